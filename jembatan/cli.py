@@ -1,0 +1,105 @@
+"""`jembatan`: start the system, run one service, seed the demo, add actors (API.md)."""
+import json
+import os
+import sys
+
+import click
+
+from shared import config
+
+
+def _data_dir_option(function):
+    def remember(ctx, _param, value):
+        if value:
+            os.environ["JEMBATAN_DATA_DIR"] = value
+        return value
+
+    return click.option("--data-dir", type=click.Path(file_okay=False), callback=remember,
+                        expose_value=False, is_eager=True,
+                        help="Where the SQLite files live (JEMBATAN_DATA_DIR, default ./var).")(function)
+
+
+@click.group()
+def main():
+    """Jembatan: village issues routed to the agencies that solve them."""
+
+
+@main.command()
+@click.option("--port", type=int, help="HTTP port of the API (JEMBATAN_HTTP_PORT, default 8000).")
+@_data_dir_option
+def up(port):
+    """Start every service and the HTTP gateway, until Ctrl-C or SIGTERM."""
+    from jembatan.runner import Supervisor
+
+    if port:
+        os.environ["JEMBATAN_HTTP_PORT"] = str(port)
+    _or_exit(lambda: Supervisor().run())
+
+
+@main.command()
+@click.argument("service", type=click.Choice(config.SERVICES))
+@_data_dir_option
+def run(service):
+    """Start one service (for compose and scaling out)."""
+    from jembatan.runner import run_service
+
+    _or_exit(lambda: run_service(service))
+
+
+@main.group()
+def demo():
+    """The demo jurisdiction (Kota Batu)."""
+
+
+@demo.command("seed")
+@click.option("--json", "as_json", is_flag=True, help="Print the actors as JSON.")
+@_data_dir_option
+def demo_seed(as_json):
+    """Load Kota Batu, its agencies and rules, and one actor per party; print their tokens."""
+    from jembatan.demo import seed
+
+    result = seed()
+    if as_json:
+        click.echo(json.dumps(result, indent=2, ensure_ascii=False))
+        return
+    click.echo(f"Demo loaded: {result['regency']['name']} ({result['regency']['code']}), "
+               f"{result['districts']} kecamatan, {result['villages']} desa/kelurahan, "
+               f"{result['agencies']} instansi. Tokens (shown once, keep them):")
+    for actor in result["actors"]:
+        click.echo(f"  {actor['role']:<12} {actor['scope'] or '-':<16} {actor['name']:<45} "
+                   f"{actor['token']}")
+
+
+@main.group()
+def actors():
+    """People and systems that use the API."""
+
+
+@actors.command("add")
+@click.option("--role", required=True, type=click.Choice(("village", "agency", "coordinator",
+                                                          "regency", "admin")))
+@click.option("--scope", default=None, help="Village, agency, district or regency code.")
+@click.option("--name", required=True)
+@click.option("--json", "as_json", is_flag=True)
+@_data_dir_option
+def actors_add(role, scope, name, as_json):
+    """Create an actor and print its token once (only a hash is stored)."""
+    from jembatan.actors import add_actor
+
+    try:
+        actor = add_actor(role, scope, name)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    if as_json:
+        click.echo(json.dumps(actor, ensure_ascii=False))
+    else:
+        click.echo(f"{actor['role']} {actor['scope'] or '-'} {actor['name']}\n"
+                   f"token (shown once): {actor['token']}")
+
+
+def _or_exit(start):
+    try:
+        start()
+    except ConnectionError as exc:
+        click.echo(f"jembatan: {exc}", err=True)
+        sys.exit(2)

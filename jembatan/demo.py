@@ -1,0 +1,76 @@
+"""The demo jurisdiction: Kota Batu (35.79), its agencies and rules, one actor per party."""
+from sqlalchemy import select
+
+from services.gateway import auth
+from services.gateway.models import Actor
+from services.gateway.models import Base as GatewayBase
+from services.routing import jurisdiction
+from services.routing.models import Agency
+from services.routing.models import Base as RoutingBase
+from services.villages import registry
+from services.villages import service as villages_service
+from services.villages.models import Base as VillagesBase
+from services.villages.models import District, Village
+from shared.db import Store
+
+REGENCY = "35.79"
+
+
+def open_store(service, metadata):
+    store = Store(service, metadata)
+    store.create_schema()
+    return store
+
+
+def demo_actors(villages, districts, agencies):
+    """(role, scope, name) of every demo actor."""
+    yield "admin", None, "Admin Jembatan"
+    yield "regency", REGENCY, "Kantor Walikota Batu"
+    for district in districts:
+        yield "coordinator", district.code, f"Koordinator Kecamatan {district.name}"
+    for agency in agencies:
+        yield "agency", agency.id, f"Petugas {agency.short_name}"
+    for village in villages:
+        kind = "Kelurahan" if village.code.split(".")[-1].startswith("1") else "Desa"
+        yield "village", village.code, f"Operator {kind} {village.name}"
+
+
+def seed():
+    """Load the demo into each service's database; returns the actors with fresh tokens.
+
+    Running it again keeps everything and gives each demo actor one more token.
+    """
+    villages_store = open_store("villages", VillagesBase.metadata)
+    villages_service.prepare(villages_store)
+    with villages_store.read() as session:
+        districts = session.scalars(select(District).where(District.regency_code == REGENCY)
+                                    .order_by(District.code)).all()
+        villages = session.scalars(select(Village).where(
+            Village.district_code.in_([d.code for d in districts])).order_by(Village.code)).all()
+
+    routing_store = open_store("routing", RoutingBase.metadata)
+    with routing_store.transaction() as unit:
+        jurisdiction.load(unit.session)
+    with routing_store.read() as session:
+        agencies = session.scalars(select(Agency).where(Agency.regency_code == REGENCY)
+                                   .order_by(Agency.id)).all()
+
+    gateway_store = open_store("gateway", GatewayBase.metadata)
+    issued = []
+    with gateway_store.transaction() as unit:
+        for role, scope, name in demo_actors(villages, districts, agencies):
+            actor = unit.session.scalar(select(Actor).where(
+                Actor.role == role, Actor.scope.is_(scope) if scope is None else Actor.scope == scope,
+                Actor.name == name))
+            if actor is None:
+                actor, token = auth.create_actor(unit.session, role, scope, name)
+            else:
+                token = auth.issue_token(unit.session, actor)
+            issued.append({"id": actor.id, "role": role, "scope": scope, "name": name,
+                           "token": token})
+    for store in (villages_store, routing_store, gateway_store):
+        store.close()
+    return {"regency": {"code": REGENCY,
+                        "name": registry.pretty_regency_name(registry.names("regencies.csv")[REGENCY])},
+            "districts": len(districts), "villages": len(villages), "agencies": len(agencies),
+            "actors": issued}

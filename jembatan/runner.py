@@ -1,0 +1,121 @@
+"""Starting services: one in this process (`run`), or all of them as child processes (`up`)."""
+import importlib
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import eventlet
+from nameko.runners import ServiceRunner
+
+from shared import config
+from shared.messaging import check_broker, connect, declare_topology
+
+log = logging.getLogger("jembatan")
+
+SERVICE_CLASSES = {
+    "villages": "services.villages.service:VillagesService",
+    "requests": "services.requests.service:RequestsService",
+    "routing": "services.routing.service:RoutingService",
+    "notifications": "services.notifications.service:NotificationsService",
+    "gateway": "services.gateway.service:GatewayService",
+}
+STOP_GRACE_SECONDS = 20
+
+
+def service_class(name):
+    module, _, attribute = SERVICE_CLASSES[name].partition(":")
+    return getattr(importlib.import_module(module), attribute)
+
+
+def configure_logging():
+    logging.basicConfig(
+        level=os.environ.get("JEMBATAN_LOG_LEVEL", "INFO"),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+
+
+def prepare_broker():
+    """Fail fast with a clear message when RabbitMQ is unreachable; declare every queue."""
+    check_broker(config.amqp_uri())
+    connection = connect(config.amqp_uri())
+    try:
+        declare_topology(connection)
+    finally:
+        connection.release()
+
+
+def run_service(name):
+    """Run one service in this process until SIGTERM or Ctrl-C, then stop it cleanly."""
+    configure_logging()
+    prepare_broker()
+    runner = ServiceRunner(config.nameko_config(name))
+    runner.add_service(service_class(name))
+    stopping = eventlet.event.Event()
+    stop_requested = []
+
+    def request_stop(signum, _frame):
+        if not stopping.ready() and not stop_requested:
+            stop_requested.append(signum)
+            log.info("%s: stopping (signal %s)", name, signum)
+            eventlet.spawn_n(stopping.send, True)
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    runner.start()
+    log.info("%s: started (pid %s)", name, os.getpid())
+    stopping.wait()
+    try:
+        with eventlet.Timeout(STOP_GRACE_SECONDS):
+            runner.stop()
+    except eventlet.Timeout:
+        log.warning("%s: in-flight work did not finish in %ss; killing", name, STOP_GRACE_SECONDS)
+        runner.kill()
+    log.info("%s: stopped", name)
+
+
+class Supervisor:
+    """`jembatan up`: every service as a child process; one that dies is started again."""
+
+    def __init__(self, services=config.SERVICES):
+        self.services = services
+        self.children = {}
+        self.stopping = False
+
+    def spawn(self, name):
+        self.children[name] = subprocess.Popen([sys.executable, "-m", "jembatan", "run", name])
+
+    def run(self):
+        configure_logging()
+        prepare_broker()
+        signal.signal(signal.SIGTERM, self._stop)
+        signal.signal(signal.SIGINT, self._stop)
+        for name in self.services:
+            self.spawn(name)
+        log.info("Jembatan is starting: http://localhost:%s/api/v1/health", config.http_port())
+        restarts = {name: 0 for name in self.services}
+        while not self.stopping:
+            for name, child in list(self.children.items()):
+                if child.poll() is not None and not self.stopping:
+                    restarts[name] += 1
+                    log.error("%s exited with %s; starting it again", name, child.returncode)
+                    time.sleep(min(restarts[name], 10))
+                    self.spawn(name)
+            time.sleep(0.5)
+        self._wait_for_children()
+
+    def _stop(self, _signum, _frame):
+        self.stopping = True
+
+    def _wait_for_children(self):
+        for child in self.children.values():
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + STOP_GRACE_SECONDS + 5
+        for child in self.children.values():
+            try:
+                child.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                child.kill()
+        log.info("Jembatan stopped")

@@ -1,0 +1,224 @@
+"""Schemas of what the API answers and of its query strings (the OpenAPI document's source).
+
+Request bodies are the command schemas of shared/commands.py.
+"""
+from marshmallow import EXCLUDE, Schema, fields, validate
+
+from shared.categories import CODES as CATEGORY_CODES
+from shared.events import SEVERITIES, TASK_ROLES
+
+CASE_STATUSES = ("reported", "needs_triage", "routed", "in_progress", "resolved", "closed",
+                 "reopened", "cancelled")
+TASK_STATUSES = ("pending", "accepted", "completed", "declined")
+
+
+class Query(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+
+class Page(Query):
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    per_page = fields.Integer(load_default=20, validate=validate.Range(1, 100))
+
+
+class CaseQuery(Page):
+    status = fields.String(validate=validate.OneOf(CASE_STATUSES))
+    category = fields.String(validate=validate.OneOf(CATEGORY_CODES))
+    village = fields.String()
+    district = fields.String()
+    regency = fields.String()
+    agency = fields.String()
+    overdue = fields.Boolean()
+
+
+class VillageQuery(Page):
+    district = fields.String()
+    q = fields.String(validate=validate.Length(max=100))
+    per_page = fields.Integer(load_default=100, validate=validate.Range(1, 500))
+
+
+class InboxQuery(Query):
+    unread = fields.Boolean(load_default=False)
+    case_id = fields.String()
+
+
+class AgencyQuery(Query):
+    regency = fields.String()
+
+
+class Ref(Schema):
+    code = fields.String(required=True)
+    name = fields.String(required=True)
+
+
+class ErrorBody(Schema):
+    code = fields.String(required=True)
+    message = fields.String(required=True)
+    details = fields.Dict(required=True, metadata={"description": "field -> list of messages"})
+
+
+class Error(Schema):
+    error = fields.Nested(ErrorBody, required=True)
+
+
+class Health(Schema):
+    status = fields.String(required=True, validate=validate.OneOf(("ok", "unavailable")))
+    services = fields.Dict(keys=fields.String(), values=fields.String(), required=True)
+
+
+class CategoryOut(Schema):
+    code = fields.String(required=True)
+    name = fields.String(required=True)
+    name_en = fields.String(required=True)
+    description = fields.String(required=True)
+    description_en = fields.String(required=True)
+
+
+class VillageOut(Ref):
+    district = fields.Nested(Ref, required=True)
+    regency = fields.Nested(Ref, required=True)
+
+
+class ReportAccepted(Schema):
+    case_id = fields.String(required=True)
+    tracking_number = fields.String(required=True)
+    status = fields.String(required=True)
+
+
+class AgencyRef(Schema):
+    id = fields.String(required=True)
+    name = fields.String(required=True)
+
+
+class TaskOut(Schema):
+    id = fields.String(required=True)
+    agency = fields.Nested(AgencyRef, required=True)
+    role = fields.String(required=True, validate=validate.OneOf(TASK_ROLES))
+    status = fields.String(required=True, validate=validate.OneOf(TASK_STATUSES))
+    accept_due_at = fields.String(allow_none=True)
+    due_at = fields.String(allow_none=True)
+    accepted_at = fields.String(allow_none=True)
+    completed_at = fields.String(allow_none=True)
+    declined_at = fields.String(allow_none=True)
+    note = fields.String(allow_none=True)
+
+
+class CaseAgency(AgencyRef):
+    role = fields.String(required=True)
+    status = fields.String(required=True)
+
+
+class CaseSummary(Schema):
+    id = fields.String(required=True)
+    tracking_number = fields.String(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(CASE_STATUSES))
+    status_label = fields.String(required=True)
+    category = fields.String(required=True)
+    title = fields.String(required=True)
+    severity = fields.String(required=True, validate=validate.OneOf(SEVERITIES))
+    affected_people = fields.Integer(allow_none=True)
+    village = fields.Nested(Ref, required=True)
+    district = fields.Nested(Ref, required=True)
+    regency = fields.Nested(Ref, required=True)
+    agencies = fields.List(fields.Nested(CaseAgency), required=True)
+    created_at = fields.String(required=True)
+    updated_at = fields.String(required=True)
+    overdue = fields.Boolean(required=True)
+
+
+class Location(Schema):
+    lat = fields.Float(required=True)
+    lon = fields.Float(required=True)
+
+
+class Reporter(Schema):
+    name = fields.String(required=True)
+
+
+class Routing(Schema):
+    rule_id = fields.String(allow_none=True)
+    explanation = fields.String(allow_none=True)
+
+
+class CaseOut(CaseSummary):
+    description = fields.String(required=True)
+    location = fields.Nested(Location, allow_none=True)
+    reporter = fields.Nested(Reporter, required=True)
+    tasks = fields.List(fields.Nested(TaskOut), required=True)
+    routing = fields.Nested(Routing, required=True)
+
+
+class CaseList(Schema):
+    items = fields.List(fields.Nested(CaseSummary), required=True)
+    total = fields.Integer(required=True)
+    page = fields.Integer(required=True)
+    per_page = fields.Integer(required=True)
+
+
+class TimelineActor(Schema):
+    role = fields.String(required=True)
+    name = fields.String(required=True)
+
+
+class TimelineEntryOut(Schema):
+    at = fields.String(required=True)
+    type = fields.String(required=True)
+    actor = fields.Nested(TimelineActor, required=True)
+    summary = fields.String(required=True)
+    data = fields.Dict(required=True)
+
+
+class CommentOut(Schema):
+    id = fields.String(required=True)
+    body = fields.String(required=True)
+    author = fields.Nested(TimelineActor, required=True)
+
+
+class NotificationOut(Schema):
+    id = fields.String(required=True)
+    case_id = fields.String(required=True)
+    type = fields.String(required=True)
+    title = fields.String(required=True)
+    body = fields.String(required=True)
+    created_at = fields.String(required=True)
+    read_at = fields.String(allow_none=True)
+
+
+class AgencyOut(AgencyRef):
+    short_name = fields.String(required=True)
+    regency = fields.Nested(Ref, required=True)
+    categories = fields.List(fields.String(), required=True)
+
+
+class Conditions(Schema):
+    min_severity = fields.String(allow_none=True)
+    min_affected_people = fields.Integer(allow_none=True)
+
+
+class RuleOut(Schema):
+    id = fields.String(required=True)
+    name = fields.String(required=True)
+    scope_code = fields.String(required=True)
+    scope_level = fields.String(required=True)
+    category = fields.String(required=True)
+    conditions = fields.Nested(Conditions, required=True)
+    lead_agency_id = fields.String(required=True)
+    support_agency_ids = fields.List(fields.String(), required=True)
+    accept_within_hours = fields.Integer(required=True)
+    resolve_within_hours = fields.Integer(required=True)
+
+
+class PlannedTaskOut(Schema):
+    agency_id = fields.String(required=True)
+    agency_name = fields.String(required=True)
+    role = fields.String(required=True)
+    accept_due_at = fields.String(required=True)
+    due_at = fields.String(required=True)
+
+
+class PreviewOut(Schema):
+    outcome = fields.String(required=True, validate=validate.OneOf(("routed", "needs_triage")))
+    rule_id = fields.String(allow_none=True)
+    explanation = fields.String(required=True)
+    tasks = fields.List(fields.Nested(PlannedTaskOut), required=True)

@@ -1,0 +1,55 @@
+"""Who hears of what happened to a case, in plain Python.
+
+A recipient is a party, written `role:scope`: `village:35.79.02.2001`, `agency:pdam-batu`,
+`coordinator:35.79.02`, `regency:35.79`. Each gets the message meant for its part in the case.
+"""
+from shared import events
+
+ALWAYS_TOLD = {  # event type -> parties told, besides the agencies chosen below
+    events.CASE_OPENED: ("village", "coordinator"),
+    events.CASE_ROUTED: ("village", "coordinator"),
+    events.CASE_NEEDS_TRIAGE: ("village", "coordinator"),
+    events.TASK_ACCEPTED: ("village", "coordinator"),
+    events.TASK_DECLINED: ("coordinator",),
+    events.TASK_PROGRESSED: ("village", "coordinator"),
+    events.TASK_COMPLETED: ("village", "coordinator"),
+    events.CASE_RESOLVED: ("village", "coordinator"),
+    events.CASE_REOPENED: ("coordinator",),
+    events.CASE_CLOSED: ("coordinator",),
+    events.COMMENT_ADDED: ("village", "coordinator"),
+}
+
+
+def party(role, scope):
+    return f"{role}:{scope}"
+
+
+def party_of(actor):
+    """The party an actor belongs to (whose inbox it reads)."""
+    return party(actor["role"], actor.get("scope") or "*")
+
+
+def agencies_told(event_type, payload):
+    """The agencies that hear of this event."""
+    tasks = payload["case"]["tasks"]
+    if event_type == events.CASE_ROUTED:
+        return list(payload["agency_ids"])
+    if event_type in (events.CASE_RESOLVED, events.CASE_CLOSED):
+        return [t["agency_id"] for t in tasks if t["status"] == "completed"]
+    if event_type == events.CASE_REOPENED:
+        return [t["agency_id"] for t in tasks if t["status"] == "pending"]
+    if event_type == events.COMMENT_ADDED:
+        return [t["agency_id"] for t in tasks if t["status"] != "declined"]
+    return []
+
+
+def recipients(event_type, payload):
+    """[(party, audience)] for one case event; the author of an action is not told of it."""
+    case = payload["case"]
+    scopes = {"village": case["village"]["code"], "coordinator": case["district"]["code"],
+              "regency": case["regency"]["code"]}
+    told = [(party(role, scopes[role]), role) for role in ALWAYS_TOLD.get(event_type, ())]
+    told += [(party("agency", agency_id), "agency")
+             for agency_id in dict.fromkeys(agencies_told(event_type, payload))]
+    author = party_of(payload["actor"]) if payload["actor"]["role"] != "system" else None
+    return [(recipient, audience) for recipient, audience in told if recipient != author]

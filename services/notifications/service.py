@@ -1,0 +1,76 @@
+"""The notifications service: every party's inbox, filled from the case events."""
+import logging
+import uuid
+
+from nameko.rpc import rpc
+from sqlalchemy import select
+
+from services.notifications import domain, templates
+from services.notifications.models import Base, Notification, Reading
+from shared.db import Database, Duplicate
+from shared.errors import DOMAIN_ERRORS, NotFound
+from shared.events import iso, utcnow
+from shared.i18n import text
+from shared.messaging import consume_events
+
+log = logging.getLogger(__name__)
+MAX_INBOX = 200
+
+
+def notification_view(notification, read_at, lang):
+    title, body = templates.render(notification.params["template"], notification.params, lang)
+    return {"id": notification.id, "case_id": notification.case_id, "type": notification.type,
+            "title": title, "body": body, "created_at": iso(notification.created_at),
+            "read_at": iso(read_at)}
+
+
+class NotificationsService:
+    name = "notifications"
+    db = Database(Base.metadata)
+
+    @consume_events("notifications")
+    def on_event(self, event):
+        try:
+            with self.db.transaction(consumed_event=event) as unit:
+                now = utcnow()
+                for recipient, audience in domain.recipients(event.type, event.payload):
+                    values = templates.params(event.type, event.payload, recipient)
+                    values["template"] = templates.template_key(event.type, audience)
+                    unit.session.add(Notification(
+                        id=str(uuid.uuid4()), recipient=recipient,
+                        case_id=event.payload["case"]["id"], type=event.type,
+                        event_id=event.event_id, params=values, created_at=now))
+        except Duplicate:
+            log.info("notifications: %s %s already handled", event.type, event.event_id)
+
+    @rpc(expected_exceptions=DOMAIN_ERRORS)
+    def inbox(self, actor, unread=False, lang="id", case_id=None):
+        """The caller's notifications, newest first."""
+        query = (select(Notification, Reading.read_at)
+                 .outerjoin(Reading, (Reading.notification_id == Notification.id)
+                            & (Reading.actor_id == actor["id"]))
+                 .where(Notification.recipient == domain.party_of(actor))
+                 .order_by(Notification.created_at.desc(), Notification.id).limit(MAX_INBOX))
+        if unread:
+            query = query.where(Reading.read_at.is_(None))
+        if case_id:
+            query = query.where(Notification.case_id == case_id)
+        with self.db.read() as session:
+            return [notification_view(n, read_at, lang) for n, read_at in session.execute(query)]
+
+    @rpc(expected_exceptions=DOMAIN_ERRORS)
+    def mark_read(self, actor, notification_id, lang="id"):
+        with self.db.transaction() as unit:
+            notification = unit.session.get(Notification, notification_id)
+            if notification is None or notification.recipient != domain.party_of(actor):
+                raise NotFound(text("Notifikasi tidak ditemukan.", "Notification not found."))
+            reading = unit.session.get(Reading, (notification_id, actor["id"]))
+            if reading is None:
+                reading = Reading(notification_id=notification_id, actor_id=actor["id"],
+                                  read_at=utcnow())
+                unit.session.add(reading)
+            return notification_view(notification, reading.read_at, lang)
+
+    @rpc
+    def health(self):
+        return {"status": "ok", "outbox_backlog": self.db.outbox_backlog()}

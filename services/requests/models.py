@@ -1,0 +1,78 @@
+"""Tables of the requests service: cases, their tasks per agency, the timeline, comments."""
+from sqlalchemy import JSON, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from shared.db import UTCDateTime, messaging_tables
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Case(Base):
+    __tablename__ = "cases"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    tracking_number: Mapped[str] = mapped_column(String(20), unique=True)
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    category: Mapped[str] = mapped_column(String(40), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text)
+    severity: Mapped[str] = mapped_column(String(10))
+    affected_people: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    lat = mapped_column(JSON, nullable=True)
+    lon = mapped_column(JSON, nullable=True)
+    village_code: Mapped[str] = mapped_column(String(13), index=True)
+    village_name: Mapped[str] = mapped_column(String(100))
+    district_code: Mapped[str] = mapped_column(String(8), index=True)
+    district_name: Mapped[str] = mapped_column(String(100))
+    regency_code: Mapped[str] = mapped_column(String(5), index=True)
+    regency_name: Mapped[str] = mapped_column(String(100))
+    reporter_id: Mapped[str] = mapped_column(String(36))
+    reporter_name: Mapped[str] = mapped_column(String(200))
+    rule_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    explanation = mapped_column(JSON, nullable=True)
+    created_at = mapped_column(UTCDateTime, nullable=False, index=True)
+    updated_at = mapped_column(UTCDateTime, nullable=False)
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+
+    tasks = relationship("Task", order_by="Task.assigned_at", lazy="selectin",
+                         back_populates="case")
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class Task(Base):
+    __tablename__ = "tasks"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), index=True)
+    agency_id: Mapped[str] = mapped_column(String(64), index=True)
+    agency_name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(10))
+    status: Mapped[str] = mapped_column(String(10), index=True)
+    assigned_at = mapped_column(UTCDateTime, nullable=False)
+    accept_due_at = mapped_column(UTCDateTime, nullable=True)
+    due_at = mapped_column(UTCDateTime, nullable=True, index=True)
+    accepted_at = mapped_column(UTCDateTime, nullable=True)
+    completed_at = mapped_column(UTCDateTime, nullable=True)
+    declined_at = mapped_column(UTCDateTime, nullable=True)
+    last_note: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+    case = relationship("Case", back_populates="tasks")
+
+
+class TimelineEntry(Base):
+    __tablename__ = "timeline"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), index=True)
+    at = mapped_column(UTCDateTime, nullable=False)
+    type: Mapped[str] = mapped_column(String(40))
+    actor_id: Mapped[str] = mapped_column(String(64))
+    actor_role: Mapped[str] = mapped_column(String(20))
+    actor_name: Mapped[str] = mapped_column(String(200))
+    data = mapped_column(JSON, nullable=False)
+
+
+OUTBOX, PROCESSED_EVENTS = messaging_tables(Base.metadata)

@@ -1,0 +1,382 @@
+"""The requests service: cases, the tasks of each agency, and the timeline of every change."""
+import logging
+import uuid
+
+from marshmallow import ValidationError
+from nameko.rpc import rpc
+from sqlalchemy import exists, func, select
+from sqlalchemy.orm.exc import StaleDataError
+
+from services.requests import domain, texts
+from services.requests.models import Base, Case, Task, TimelineEntry
+from shared import commands, events
+from shared.db import Database, Duplicate
+from shared.errors import DOMAIN_ERRORS, Conflict, ValidationFailed
+from shared.events import iso, utcnow
+from shared.i18n import text
+from shared.messaging import consume_events
+
+log = logging.getLogger(__name__)
+
+FACT_EVENTS = {
+    "routed": events.CASE_ROUTED,
+    "needs_triage": events.CASE_NEEDS_TRIAGE,
+    "task_accepted": events.TASK_ACCEPTED,
+    "task_declined": events.TASK_DECLINED,
+    "task_progressed": events.TASK_PROGRESSED,
+    "task_completed": events.TASK_COMPLETED,
+    "resolved": events.CASE_RESOLVED,
+    "closed": events.CASE_CLOSED,
+    "reopened": events.CASE_REOPENED,
+    "comment": events.COMMENT_ADDED,
+}
+TASK_ACTIONS = {
+    "accept": (domain.accept_task, commands.NoteInput, "note"),
+    "decline": (domain.decline_task, commands.ReasonInput, "reason"),
+    "progress": (domain.report_progress, commands.RequiredNoteInput, "note"),
+    "complete": (domain.complete_task, commands.RequiredNoteInput, "note"),
+}
+COMMAND_ATTEMPTS = 3
+MAX_PER_PAGE = 100
+
+
+# -- views -----------------------------------------------------------------------------------
+
+def ref(code, name):
+    return {"code": code, "name": name}
+
+
+def task_view(task):
+    return {
+        "id": task.id, "agency": {"id": task.agency_id, "name": task.agency_name},
+        "role": task.role, "status": task.status, "accept_due_at": iso(task.accept_due_at),
+        "due_at": iso(task.due_at), "accepted_at": iso(task.accepted_at),
+        "completed_at": iso(task.completed_at), "declined_at": iso(task.declined_at),
+        "note": task.last_note,
+    }
+
+
+def case_summary(case, now, lang):
+    return {
+        "id": case.id, "tracking_number": case.tracking_number, "status": case.status,
+        "status_label": domain.status_name(case.status, lang),
+        "category": case.category, "title": case.title, "severity": case.severity,
+        "affected_people": case.affected_people,
+        "village": ref(case.village_code, case.village_name),
+        "district": ref(case.district_code, case.district_name),
+        "regency": ref(case.regency_code, case.regency_name),
+        "agencies": [{"id": t.agency_id, "name": t.agency_name, "role": t.role, "status": t.status}
+                     for t in case.tasks],
+        "created_at": iso(case.created_at), "updated_at": iso(case.updated_at),
+        "overdue": domain.is_overdue(case, now),
+    }
+
+
+def case_view(case, now, lang):
+    explanation = case.explanation
+    return {
+        **case_summary(case, now, lang),
+        "description": case.description,
+        "location": {"lat": case.lat, "lon": case.lon} if case.lat is not None else None,
+        "reporter": {"name": case.reporter_name},
+        "tasks": [task_view(task) for task in case.tasks],
+        "routing": {"rule_id": case.rule_id,
+                    "explanation": explanation[lang] if explanation else None},
+    }
+
+
+def case_ref(case):
+    """The case as every case event carries it (shared.events.CaseRef)."""
+    return {
+        "id": case.id, "tracking_number": case.tracking_number, "title": case.title,
+        "category": case.category, "severity": case.severity,
+        "affected_people": case.affected_people, "status": case.status,
+        "version": case.version or 1,
+        "village": ref(case.village_code, case.village_name),
+        "district": ref(case.district_code, case.district_name),
+        "regency": ref(case.regency_code, case.regency_name),
+        "tasks": [task_ref(task) for task in case.tasks],
+    }
+
+
+def task_ref(task):
+    return {"id": task.id, "agency_id": task.agency_id, "agency_name": task.agency_name,
+            "role": task.role, "status": task.status, "accept_due_at": iso(task.accept_due_at),
+            "due_at": iso(task.due_at)}
+
+
+def actor_ref(actor):
+    return {"id": actor["id"], "role": actor["role"], "name": actor["name"],
+            "scope": actor.get("scope")}
+
+
+def visible_to(actor):
+    """The SQL condition that keeps a query inside the caller's jurisdiction."""
+    role, scope = actor.get("role"), actor.get("scope")
+    if role == "admin":
+        return True
+    if role == "village":
+        return Case.village_code == scope
+    if role == "coordinator":
+        return Case.district_code == scope
+    if role == "regency":
+        return Case.regency_code == scope
+    if role == "agency":
+        return exists().where(Task.case_id == Case.id, Task.agency_id == scope)
+    return False
+
+
+def overdue_condition(now):
+    return exists().where(Task.case_id == Case.id,
+                          Task.status.in_(domain.ACTIVE_TASK_STATUSES), Task.due_at < now)
+
+
+class RequestsService:
+    name = "requests"
+    db = Database(Base.metadata)
+
+    # -- events ------------------------------------------------------------------------------
+
+    @consume_events("requests")
+    def on_event(self, event):
+        handlers = {events.ISSUE_REPORTED: self._open_case,
+                    events.ROUTING_DECIDED: self._apply_routing}
+        try:
+            with self.db.transaction(consumed_event=event) as unit:
+                handlers[event.type](unit, event.payload)
+        except Duplicate:
+            log.info("requests: %s %s already handled", event.type, event.event_id)
+
+    def _open_case(self, unit, report):
+        if unit.session.get(Case, report["case_id"]) is not None:
+            return
+        now = utcnow()
+        location = report["location"] or {}
+        case = Case(
+            id=report["case_id"], tracking_number=report["tracking_number"],
+            status=domain.REPORTED, category=report["category"], title=report["title"],
+            description=report["description"], severity=report["severity"],
+            affected_people=report["affected_people"],
+            lat=location.get("lat"), lon=location.get("lon"),
+            village_code=report["village"]["code"], village_name=report["village"]["name"],
+            district_code=report["district"]["code"], district_name=report["district"]["name"],
+            regency_code=report["regency"]["code"], regency_name=report["regency"]["name"],
+            reporter_id=report["reporter"]["id"], reporter_name=report["reporter"]["name"],
+            created_at=report["reported_at"], updated_at=now, tasks=[],
+        )
+        unit.session.add(case)
+        unit.session.flush()
+        reporter = report["reporter"]
+        self._record(unit, case, [domain.Fact("reported", reporter, {
+            "village": case.village_name, "title": case.title, "category": case.category})])
+        unit.emit(events.CASE_OPENED, {"case": case_ref(case), "actor": actor_ref(reporter)},
+                  correlation_id=case.id)
+
+    def _apply_routing(self, unit, decision):
+        case = unit.session.get(Case, decision["case_id"])
+        if case is None:
+            raise LookupError(f"routing decided for unknown case {decision['case_id']}")
+        if case.status != domain.REPORTED:
+            log.warning("requests: routing of case %s ignored, it is already %s", case.id,
+                        case.status)
+            return
+        now = utcnow()
+        actor = {"id": "routing", "role": "system", "name": "Jembatan", "scope": None}
+        if decision["outcome"] == "routed":
+            facts = domain.route(case, decision["tasks"], actor, now, self._task_factory(case),
+                                 rule_id=decision["rule_id"], explanation=decision["explanation"])
+        else:
+            facts = domain.needs_triage(case, decision["explanation"], now)
+        self._record(unit, case, facts)
+
+    @staticmethod
+    def _task_factory(case):
+        def new_task(**fields):
+            return Task(id=str(uuid.uuid4()), case_id=case.id, **fields)
+        return new_task
+
+    def _record(self, unit, case, facts):
+        """Write each fact to the timeline and announce it (in the same transaction)."""
+        unit.session.flush()
+        for fact in facts:
+            data = dict(fact.data)
+            if fact.task is not None:
+                data.update(task_id=fact.task.id, agency_id=fact.task.agency_id,
+                            agency=fact.task.agency_name)
+            if fact.type == "routed":
+                names = {t.agency_id: t.agency_name for t in case.tasks}
+                data["agency_names"] = [names[a] for a in data.get("agencies", [])]
+            unit.session.add(TimelineEntry(
+                case_id=case.id, at=case.updated_at, type=fact.type,
+                actor_id=fact.actor.get("id", "system"), actor_role=fact.actor["role"],
+                actor_name=fact.actor["name"], data=data))
+            event_type = FACT_EVENTS.get(fact.type)
+            if event_type is None:
+                continue
+            payload = {"case": case_ref(case), "actor": actor_ref(fact.actor),
+                       "note": data.get("note") or data.get("reason"),
+                       "rule_id": data.get("rule_id"), "explanation": data.get("explanation")}
+            if isinstance(payload["note"], dict):  # a system reason, written in both languages
+                payload["explanation"], payload["note"] = payload["note"], None
+            if fact.task is not None:
+                payload["task"] = task_ref(fact.task)
+            if fact.type == "routed":
+                payload["agency_ids"] = data["agencies"]
+            if fact.type == "comment":
+                payload.update(comment_id=data["comment_id"], body=data["body"])
+            unit.emit(event_type, payload, correlation_id=case.id)
+
+    # -- reads ---------------------------------------------------------------------------------
+
+    def _find(self, session, case_id):
+        case = session.get(Case, case_id)
+        if case is None and isinstance(case_id, str):
+            case = session.scalar(select(Case).where(Case.tracking_number == case_id.upper()))
+        return case
+
+    @rpc(expected_exceptions=DOMAIN_ERRORS)
+    def get_case(self, actor, case_id, lang="id"):
+        with self.db.read() as session:
+            case = self._find(session, case_id)
+            domain.require_visible(actor, case)
+            return case_view(case, utcnow(), lang)
+
+    @rpc(expected_exceptions=DOMAIN_ERRORS)
+    def timeline(self, actor, case_id, lang="id"):
+        with self.db.read() as session:
+            case = self._find(session, case_id)
+            domain.require_visible(actor, case)
+            entries = session.scalars(select(TimelineEntry).where(
+                TimelineEntry.case_id == case.id).order_by(TimelineEntry.seq)).all()
+            return [{
+                "at": iso(entry.at), "type": entry.type,
+                "actor": {"role": entry.actor_role, "name": entry.actor_name},
+                "summary": texts.summary(entry.type, entry.data, lang),
+                "data": entry.data,
+            } for entry in entries]
+
+    @rpc(expected_exceptions=DOMAIN_ERRORS)
+    def list_cases(self, actor, filters, lang="id"):
+        """Cases in the caller's jurisdiction, newest first, filtered and paged."""
+        now = utcnow()
+        page, per_page = filters.get("page", 1), min(filters.get("per_page", 20), MAX_PER_PAGE)
+        conditions = [visible_to(actor)]
+        for name, column in (("status", Case.status), ("category", Case.category),
+                             ("village", Case.village_code), ("district", Case.district_code),
+                             ("regency", Case.regency_code)):
+            if filters.get(name):
+                conditions.append(column == filters[name])
+        if filters.get("agency"):
+            conditions.append(exists().where(Task.case_id == Case.id,
+                                             Task.agency_id == filters["agency"]))
+        if filters.get("overdue") is not None:
+            overdue = overdue_condition(now) & Case.status.not_in(domain.FINAL_STATUSES)
+            conditions.append(overdue if filters["overdue"] else ~overdue)
+        with self.db.read() as session:
+            total = session.scalar(select(func.count()).select_from(Case).where(*conditions))
+            cases = session.scalars(
+                select(Case).where(*conditions).order_by(Case.created_at.desc(), Case.id)
+                .limit(per_page).offset((page - 1) * per_page)).all()
+            items = [case_summary(case, now, lang) for case in cases]
+        return {"items": items, "total": total, "page": page, "per_page": per_page}
+
+    # -- commands ------------------------------------------------------------------------------
+
+    def _command(self, actor, case_id, lang, action):
+        """Run `action(case, now) -> facts` on the current case, retrying a lost race."""
+        for _attempt in range(COMMAND_ATTEMPTS):
+            try:
+                with self.db.transaction() as unit:
+                    case = self._find(unit.session, case_id)
+                    domain.require_visible(actor, case)
+                    now = utcnow()
+                    self._record(unit, case, action(case, now))
+                    view = case_view(case, now, lang)
+                return view
+            except StaleDataError:
+                continue
+        raise Conflict(text("Kasus sedang diubah pihak lain; coba lagi.",
+                            "The case is being changed by someone else; try again."))
+
+    @rpc(expected_exceptions=DOMAIN_ERRORS)
+    def task_action(self, actor, case_id, task_id, action, body, lang="id"):
+        """accept | decline | progress | complete on one task; returns the task."""
+        if action not in TASK_ACTIONS:
+            raise ValidationFailed(text("Tindakan tidak dikenal.", "Unknown action."),
+                                   {"action": [text("Tidak dikenal.", "Unknown.")]})
+        change, schema, field = TASK_ACTIONS[action]
+        value = commands.load(schema, body)[field]
+
+        def act(case, now):
+            task = domain.own_task(actor, case, task_id)
+            return change(case, task, actor_ref(actor), now, value)
+
+        view = self._command(actor, case_id, lang, act)
+        return next(task for task in view["tasks"] if task["id"] == task_id)
+
+    @rpc(expected_exceptions=DOMAIN_ERRORS)
+    def confirm(self, actor, case_id, body, lang="id"):
+        note = commands.load(commands.NoteInput, body)["note"]
+
+        def act(case, now):
+            domain.require_village_of(actor, case)
+            return domain.confirm(case, actor_ref(actor), now, note)
+
+        return self._command(actor, case_id, lang, act)
+
+    @rpc(expected_exceptions=DOMAIN_ERRORS)
+    def reopen(self, actor, case_id, body, lang="id"):
+        reason = commands.load(commands.ReasonInput, body)["reason"]
+
+        def act(case, now):
+            domain.require_village_of(actor, case)
+
+            def due_after(task):
+                shift = now - task.assigned_at
+                task.assigned_at = now
+                return (task.accept_due_at and task.accept_due_at + shift,
+                        task.due_at and task.due_at + shift)
+
+            return domain.reopen(case, actor_ref(actor), now, reason, due_after)
+
+        return self._command(actor, case_id, lang, act)
+
+    @rpc(expected_exceptions=DOMAIN_ERRORS)
+    def add_comment(self, actor, case_id, body, lang="id"):
+        text_body = commands.load(commands.CommentInput, body)["body"]
+        comment_id = str(uuid.uuid4())
+        self._command(actor, case_id, lang, lambda case, now: domain.comment(
+            case, actor_ref(actor), now, text_body, comment_id))
+        return {"id": comment_id, "body": text_body, "author": {"role": actor["role"],
+                                                                 "name": actor["name"]}}
+
+    @rpc(expected_exceptions=DOMAIN_ERRORS)
+    def case_context(self, actor, case_id):
+        """What routing needs to plan a manual route of a case the caller may supervise."""
+        with self.db.read() as session:
+            case = self._find(session, case_id)
+            domain.require_supervisor(actor, case)
+            return {"id": case.id, "regency_code": case.regency_code,
+                    "district_code": case.district_code, "village_code": case.village_code,
+                    "category": case.category, "severity": case.severity}
+
+    @rpc(expected_exceptions=DOMAIN_ERRORS)
+    def route(self, actor, case_id, plan, lang="id"):
+        """Route by hand: `plan` is routing's answer to plan_manual_route."""
+        try:
+            tasks = events.PlannedTask(many=True).load(plan["tasks"])
+        except ValidationError as exc:
+            raise ValidationFailed(text("Rencana rute tidak sah.", "Invalid routing plan."),
+                                   {"agencies": exc.messages}) from None
+
+        def act(case, now):
+            domain.require_supervisor(actor, case)
+            return domain.route(case, tasks, actor_ref(actor), now, self._task_factory(case),
+                                rule_id=None, explanation=plan["explanation"], note=plan["note"])
+
+        return self._command(actor, case_id, lang, act)
+
+    @rpc
+    def health(self):
+        return {"status": "ok", "outbox_backlog": self.db.outbox_backlog()}
+

@@ -1,0 +1,145 @@
+"""The routing service: agencies, the category catalogue, the rules, and each decision."""
+import logging
+
+from nameko.rpc import rpc
+from sqlalchemy import select
+
+from services.routing import domain
+from services.routing.models import Agency, Base, Decision, Rule
+from shared import commands, events
+from shared.categories import CATEGORIES
+from shared.db import Database, Duplicate
+from shared.errors import DOMAIN_ERRORS, ValidationFailed
+from shared.events import iso, utcnow
+from shared.i18n import text
+from shared.messaging import consume_events
+
+log = logging.getLogger(__name__)
+
+
+def agency_view(agency):
+    return {"id": agency.id, "name": agency.name, "short_name": agency.short_name,
+            "regency": {"code": agency.regency_code, "name": agency.regency_name},
+            "categories": agency.categories}
+
+
+def rule_view(rule):
+    return {"id": rule.id, "name": rule.name, "scope_code": rule.scope_code,
+            "scope_level": domain.scope_level(rule.scope_code), "category": rule.category,
+            "conditions": {"min_severity": rule.min_severity,
+                           "min_affected_people": rule.min_affected_people},
+            "lead_agency_id": rule.lead_agency_id, "support_agency_ids": rule.support_agency_ids,
+            "accept_within_hours": rule.accept_within_hours,
+            "resolve_within_hours": rule.resolve_within_hours}
+
+
+class RoutingService:
+    name = "routing"
+    db = Database(Base.metadata)
+
+    def _decide(self, session, situation, now):
+        """(rule, explanation, planned tasks) for a situation; rule is None when none applies."""
+        rules = session.scalars(select(Rule).where(
+            Rule.category == situation.category, Rule.scope_code.in_(situation.codes))).all()
+        rule, matching = domain.choose_rule(rules, situation)
+        if rule is None:
+            return None, domain.explain(None, matching, situation, None, []), []
+        lead = session.get(Agency, rule.lead_agency_id)
+        supports = [session.get(Agency, agency_id) for agency_id in rule.support_agency_ids]
+        tasks = domain.plan_tasks(lead, supports, now, rule.accept_within_hours,
+                                  rule.resolve_within_hours)
+        return rule, domain.explain(rule, matching, situation, lead, supports), tasks
+
+    @consume_events("routing")
+    def on_event(self, event):
+        try:
+            with self.db.transaction(consumed_event=event) as unit:
+                self._route_new_case(unit, event.payload["case"])
+        except Duplicate:
+            log.info("routing: %s %s already handled", event.type, event.event_id)
+
+    def _route_new_case(self, unit, case):
+        if unit.session.get(Decision, case["id"]) is not None:
+            return
+        now = utcnow()
+        situation = domain.Situation(
+            village=case["village"], district=case["district"], regency=case["regency"],
+            category=case["category"], severity=case["severity"],
+            affected_people=case["affected_people"])
+        rule, explanation, tasks = self._decide(unit.session, situation, now)
+        outcome = "routed" if rule else "needs_triage"
+        unit.session.add(Decision(case_id=case["id"], outcome=outcome,
+                                  rule_id=rule.id if rule else None, explanation=explanation,
+                                  tasks=tasks, decided_at=now))
+        unit.emit(events.ROUTING_DECIDED, {
+            "case_id": case["id"], "outcome": outcome, "rule_id": rule.id if rule else None,
+            "explanation": explanation, "tasks": tasks}, correlation_id=case["id"])
+
+    @rpc
+    def categories(self):
+        return [{"code": c.code, "name": c.name, "name_en": c.name_en,
+                 "description": c.description, "description_en": c.description_en}
+                for c in CATEGORIES]
+
+    @rpc(expected_exceptions=DOMAIN_ERRORS)
+    def agencies(self, regency=None):
+        query = select(Agency).order_by(Agency.regency_code, Agency.id)
+        if regency:
+            query = query.where(Agency.regency_code == regency)
+        with self.db.read() as session:
+            return [agency_view(agency) for agency in session.scalars(query)]
+
+    @rpc(expected_exceptions=DOMAIN_ERRORS)
+    def rules(self, regency=None):
+        query = select(Rule).order_by(Rule.scope_code, Rule.category, Rule.id)
+        if regency:
+            query = query.where(Rule.scope_code.startswith(regency))
+        with self.db.read() as session:
+            return [rule_view(rule) for rule in session.scalars(query)]
+
+    @rpc(expected_exceptions=DOMAIN_ERRORS)
+    def preview(self, village, request, lang="id"):
+        """The decision routing would take for a report; `village` is the villages view."""
+        request = commands.load(commands.PreviewInput, request)
+        situation = domain.Situation(
+            village={"code": village["code"], "name": village["name"]},
+            district=village["district"], regency=village["regency"],
+            category=request["category"], severity=request["severity"],
+            affected_people=request["affected_people"])
+        with self.db.read() as session:
+            rule, explanation, tasks = self._decide(session, situation, utcnow())
+        return {"outcome": "routed" if rule else "needs_triage",
+                "rule_id": rule.id if rule else None, "explanation": explanation[lang],
+                "tasks": tasks}
+
+    @rpc(expected_exceptions=DOMAIN_ERRORS)
+    def plan_manual_route(self, actor, case, request):
+        """Deadlines and explanation for a coordinator's own choice of agencies."""
+        request = commands.load(commands.RouteInput, request)
+        now = utcnow()
+        with self.db.read() as session:
+            chosen, unknown = [], []
+            for index, assignment in enumerate(request["agencies"]):
+                agency = session.get(Agency, assignment["agency_id"])
+                if agency is None or agency.regency_code != case["regency_code"]:
+                    unknown.append(index)
+                else:
+                    chosen.append((agency, assignment["role"]))
+            if unknown:
+                raise ValidationFailed(
+                    text("Instansi tidak dikenal di kabupaten/kota kasus ini.",
+                         "Unknown agency in this case's regency."),
+                    {"agencies": {str(i): {"agency_id": [text("Instansi tidak dikenal.",
+                                                              "Unknown agency.")]}
+                                  for i in unknown}})
+        lead = next((agency for agency, role in chosen if role == "lead"), None)
+        supports = [agency for agency, role in chosen if role == "support"]
+        tasks = domain.plan_tasks(lead, supports, now, domain.DEFAULT_ACCEPT_HOURS,
+                                  domain.DEFAULT_RESOLVE_HOURS)
+        return {"tasks": tasks, "note": request["note"],
+                "explanation": domain.explain_manual(actor["name"], request["note"], lead,
+                                                     supports)}
+
+    @rpc
+    def health(self):
+        return {"status": "ok", "outbox_backlog": self.db.outbox_backlog(), "at": iso(utcnow())}

@@ -1,0 +1,142 @@
+"""The villages service: the wilayah registry and the village-side intake of reports."""
+import uuid
+
+from nameko.rpc import rpc
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from services.villages import domain, registry
+from services.villages.models import Base, District, Regency, Report, Village
+from shared import commands, events
+from shared.db import Database
+from shared.errors import DOMAIN_ERRORS, NotFound, ValidationFailed
+from shared.events import iso, utcnow
+from shared.i18n import text
+
+
+def place_refs(session, village_code):
+    """(village, district, regency) as {code, name}, or None for an unknown village."""
+    row = session.execute(
+        select(Village, District, Regency)
+        .join(District, Village.district_code == District.code)
+        .join(Regency, District.regency_code == Regency.code)
+        .where(Village.code == village_code)
+    ).first()
+    if row is None:
+        return None
+    village, district, regency = row
+    return ({"code": village.code, "name": village.name},
+            {"code": district.code, "name": district.name},
+            {"code": regency.code, "name": registry.pretty_regency_name(regency.name)})
+
+
+def village_view(refs):
+    village, district, regency = refs
+    return {**village, "district": district, "regency": regency}
+
+
+def prepare(store):
+    """Load the wilayah registry into a new database (a no-op once it is there)."""
+    with store.transaction() as unit:
+        registry.load(unit.session)
+
+
+class VillagesService:
+    name = "villages"
+    db = Database(Base.metadata, prepare=prepare)
+
+    @rpc(expected_exceptions=DOMAIN_ERRORS)
+    def submit_report(self, actor, report, idempotency_key=None):
+        """Store a village's report and announce it; returns the new case's id and number."""
+        village_code = domain.check_reporter(actor)
+        report = commands.load(commands.ReportInput, report)
+        digest = domain.fingerprint(report)
+        if idempotency_key is not None:
+            existing = self._by_idempotency_key(village_code, idempotency_key)
+            if existing is not None:
+                domain.check_idempotent_retry(existing.request_fingerprint, digest)
+                return {"case_id": existing.id, "tracking_number": existing.tracking_number,
+                        "status": "reported"}
+        try:
+            return self._store_report(actor, village_code, report, digest, idempotency_key)
+        except IntegrityError:
+            # A concurrent request with the same key won the race: answer with its case.
+            existing = self._by_idempotency_key(village_code, idempotency_key)
+            if existing is None:
+                raise
+            domain.check_idempotent_retry(existing.request_fingerprint, digest)
+            return {"case_id": existing.id, "tracking_number": existing.tracking_number,
+                    "status": "reported"}
+
+    def _by_idempotency_key(self, village_code, key):
+        if key is None:
+            return None
+        with self.db.read() as session:
+            return session.scalar(select(Report).where(
+                Report.village_code == village_code, Report.idempotency_key == key))
+
+    def _store_report(self, actor, village_code, report, digest, idempotency_key):
+        now = utcnow()
+        with self.db.transaction() as unit:
+            refs = place_refs(unit.session, village_code)
+            if refs is None:
+                raise ValidationFailed(
+                    text("Desa/kelurahan operator ini tidak ada di daftar wilayah.",
+                         "This operator's village is not in the registry."),
+                    {"village": [text("Kode tidak dikenal.", "Unknown code.")]})
+            village, district, regency = refs
+            location = report["location"]
+            row = Report(
+                id=str(uuid.uuid4()), tracking_number=domain.new_tracking_number(),
+                village_code=village_code, category=report["category"], title=report["title"].strip(),
+                description=report["description"].strip(), severity=report["severity"],
+                affected_people=report["affected_people"],
+                lat=location["lat"] if location else None, lon=location["lon"] if location else None,
+                reporter_id=actor["id"], reporter_name=actor["name"],
+                idempotency_key=idempotency_key, request_fingerprint=digest, created_at=now,
+            )
+            unit.session.add(row)
+            unit.session.flush()
+            unit.emit(events.ISSUE_REPORTED, {
+                "case_id": row.id, "tracking_number": row.tracking_number,
+                "category": row.category, "title": row.title, "description": row.description,
+                "severity": row.severity, "affected_people": row.affected_people,
+                "location": {"lat": row.lat, "lon": row.lon} if location else None,
+                "village": village, "district": district, "regency": regency,
+                "reporter": {"id": actor["id"], "role": actor["role"], "name": actor["name"],
+                             "scope": actor.get("scope")},
+                "reported_at": iso(now),
+            }, correlation_id=row.id)
+        return {"case_id": row.id, "tracking_number": row.tracking_number, "status": "reported"}
+
+    @rpc(expected_exceptions=DOMAIN_ERRORS)
+    def get_village(self, code):
+        with self.db.read() as session:
+            refs = place_refs(session, code)
+        if refs is None:
+            raise NotFound(text("Desa/kelurahan tidak ditemukan.", "Village not found."),
+                           {"village_code": [text("Kode tidak dikenal.", "Unknown code.")]})
+        return village_view(refs)
+
+    @rpc(expected_exceptions=DOMAIN_ERRORS)
+    def list_villages(self, district=None, q=None, limit=100, offset=0):
+        query = (select(Village, District, Regency)
+                 .join(District, Village.district_code == District.code)
+                 .join(Regency, District.regency_code == Regency.code))
+        if district:
+            query = query.where(Village.district_code == district)
+        if q:
+            pattern = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            query = query.where(Village.name.ilike(f"%{pattern}%", escape="\\"))
+        query = query.order_by(Village.code).limit(limit).offset(offset)
+        with self.db.read() as session:
+            return [
+                {"code": v.code, "name": v.name, "district": {"code": d.code, "name": d.name},
+                 "regency": {"code": r.code, "name": registry.pretty_regency_name(r.name)}}
+                for v, d, r in session.execute(query)
+            ]
+
+    @rpc
+    def health(self):
+        return {"status": "ok", "outbox_backlog": self.db.outbox_backlog()}
+

@@ -1,0 +1,4 @@
+"""Contracts shared by every Jembatan service: events, messaging, persistence helpers.
+
+Nothing here imports a service.
+"""

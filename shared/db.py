@@ -1,0 +1,259 @@
+"""Each service's own database: engine, the transactional outbox and idempotent consumption.
+
+A service writes its state change and the events that announce it in one transaction
+(`Database.transaction`). Right after the commit the outbox relay publishes them with
+confirms and marks them sent; a periodic sweep publishes whatever a crash left behind.
+A consumer passes the event it handles: the `(consumer, event_id)` row is written in the same
+transaction, so a redelivered event is recognised and does nothing.
+"""
+import json
+import logging
+from contextlib import contextmanager
+from datetime import timezone
+
+import eventlet
+from nameko.extensions import DependencyProvider
+from sqlalchemy import (
+    Column, DateTime, Integer, MetaData, String, Table, Text, TypeDecorator, create_engine,
+    event, insert, select, update,
+)
+from sqlalchemy.orm import Session, sessionmaker
+
+from shared import config
+from shared.events import make_event, utcnow
+from shared.messaging import EventPublisher
+
+log = logging.getLogger(__name__)
+
+SWEEP_INTERVAL_SECONDS = 2.0
+
+
+class UTCDateTime(TypeDecorator):
+    """Stores UTC without zone (SQLite keeps none), hands back aware UTC datetimes."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; Jembatan keeps times in aware UTC")
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value, dialect):
+        return None if value is None else value.replace(tzinfo=timezone.utc)
+
+
+def messaging_tables(metadata: MetaData):
+    """The outbox and processed-events tables, added to a service's own metadata."""
+    outbox = Table(
+        "outbox", metadata,
+        Column("seq", Integer, primary_key=True, autoincrement=True),
+        Column("event_id", String(36), nullable=False, unique=True),
+        Column("type", String(64), nullable=False),
+        Column("body", Text, nullable=False),
+        Column("created_at", UTCDateTime, nullable=False),
+        Column("published_at", UTCDateTime, nullable=True, index=True),
+    )
+    processed = Table(
+        "processed_events", metadata,
+        Column("consumer", String(64), primary_key=True),
+        Column("event_id", String(36), primary_key=True),
+        Column("processed_at", UTCDateTime, nullable=False),
+    )
+    return outbox, processed
+
+
+def make_engine(url):
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 30}, pool_size=10, max_overflow=20)
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection, _record):
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.close()
+
+        return engine
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg2://" + url[len("postgresql://"):]
+    return create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+
+
+class UnitOfWork:
+    """One transaction of a service: its session, and the events it will announce."""
+
+    def __init__(self, session, store):
+        self.session = session
+        self._store = store
+        self.emitted = 0
+
+    def emit(self, event_type, payload, correlation_id):
+        envelope = make_event(event_type, payload, self._store.service, correlation_id)
+        self.session.execute(insert(self._store.outbox).values(
+            event_id=envelope["event_id"], type=event_type, body=json.dumps(envelope),
+            created_at=utcnow(),
+        ))
+        self.emitted += 1
+        return envelope
+
+
+class Duplicate(Exception):
+    """The event was already handled by this consumer."""
+
+
+class Store:
+    """A service's database with its outbox relay; one per process and service."""
+
+    def __init__(self, service, metadata, amqp_uri=None, url=None):
+        self.service = service
+        self.metadata = metadata
+        self.outbox = metadata.tables.get("outbox")
+        self.processed = metadata.tables.get("processed_events")
+        self.engine = make_engine(url or config.database_url(service))
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        publishes = amqp_uri and self.outbox is not None
+        self.publisher = EventPublisher(amqp_uri) if publishes else None
+        self._relay_lock = eventlet.semaphore.Semaphore()
+        self._relay_again = False
+        self._sweeper = None
+
+    def create_schema(self):
+        self.metadata.create_all(self.engine)
+
+    @contextmanager
+    def read(self):
+        with self.sessions() as session:
+            yield session
+
+    @contextmanager
+    def transaction(self, consumed_event=None):
+        """Commit the block's writes and emitted events together.
+
+        With `consumed_event`, raises `Duplicate` (before the block runs) when this service
+        already handled that event.
+        """
+        with self.sessions() as session:
+            with session.begin():
+                if consumed_event is not None:
+                    self._mark_processed(session, consumed_event)
+                unit = UnitOfWork(session, self)
+                yield unit
+        if unit.emitted:
+            self.relay_soon()
+
+    def _mark_processed(self, session, consumed_event):
+        seen = session.execute(select(self.processed.c.event_id).where(
+            self.processed.c.consumer == self.service,
+            self.processed.c.event_id == consumed_event.event_id)).first()
+        if seen:
+            raise Duplicate(consumed_event.event_id)
+        # A concurrent twin that commits first makes this insert fail: the handler is retried
+        # and then finds the row.
+        session.execute(insert(self.processed).values(
+            consumer=self.service, event_id=consumed_event.event_id, processed_at=utcnow()))
+
+    # -- the outbox relay -------------------------------------------------------------------
+
+    def relay_soon(self):
+        """Publish pending outbox rows now, in the background."""
+        if self.publisher is None:
+            return
+        if self._relay_lock.locked():
+            self._relay_again = True
+            return
+        eventlet.spawn_n(self.relay)
+
+    def relay(self):
+        """Publish every pending outbox row, oldest first; returns how many were sent."""
+        sent = 0
+        with self._relay_lock:
+            self._relay_again = True
+            while self._relay_again:
+                self._relay_again = False
+                sent += self._relay_batch()
+        return sent
+
+    def _relay_batch(self):
+        sent = 0
+        while True:
+            with self.sessions() as session:
+                rows = session.execute(
+                    select(self.outbox.c.seq, self.outbox.c.body)
+                    .where(self.outbox.c.published_at.is_(None))
+                    .order_by(self.outbox.c.seq).limit(100)
+                ).all()
+            if not rows:
+                return sent
+            for seq, body in rows:
+                try:
+                    self.publisher.publish(json.loads(body))
+                except Exception as exc:
+                    log.warning("%s: outbox publish failed, will retry: %s", self.service, exc)
+                    return sent
+                with self.sessions() as session, session.begin():
+                    session.execute(update(self.outbox).where(self.outbox.c.seq == seq)
+                                    .values(published_at=utcnow()))
+                sent += 1
+
+    def start_sweeper(self):
+        def sweep():
+            while True:
+                eventlet.sleep(SWEEP_INTERVAL_SECONDS)
+                try:
+                    self.relay()
+                except Exception:
+                    log.exception("%s: outbox sweep failed", self.service)
+
+        if self.publisher is not None:
+            self.publisher.declare()
+            self.relay()
+            self._sweeper = eventlet.spawn(sweep)
+
+    def outbox_backlog(self):
+        if self.outbox is None:
+            return 0
+        with self.sessions() as session:
+            return len(session.execute(
+                select(self.outbox.c.seq).where(self.outbox.c.published_at.is_(None))).all())
+
+    def close(self):
+        if self._sweeper is not None:
+            self._sweeper.kill()
+        if self.publisher is not None:
+            self.publisher.close()
+        self.engine.dispose()
+
+
+class Database(DependencyProvider):
+    """Gives a nameko service its `Store`: schema created, `prepare(store)` run, relay started."""
+
+    def __init__(self, metadata, prepare=None):
+        self.metadata = metadata
+        self.prepare = prepare
+        self.store = None
+
+    def setup(self):
+        self.store = Store(self.container.service_name, self.metadata,
+                           amqp_uri=self.container.config["AMQP_URI"])
+        self.store.create_schema()
+        if self.prepare is not None:
+            self.prepare(self.store)
+
+    def start(self):
+        self.store.start_sweeper()
+
+    def stop(self):
+        self.store.close()
+
+    def kill(self):
+        self.store.close()
+
+    def get_dependency(self, worker_ctx):
+        return self.store
+
+
+__all__ = ["Database", "Duplicate", "Store", "UTCDateTime", "messaging_tables", "Session"]

@@ -1,0 +1,233 @@
+"""The events that carry facts between services, in one envelope, validated by marshmallow.
+
+Every event is published and consumed through `make_event` and `parse_event`, so a malformed
+event is refused at both ends: a producer bug fails loudly, a bad message is dead-lettered.
+"""
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validate
+
+from shared.categories import CODES as CATEGORY_CODES
+
+SEVERITIES = ("low", "medium", "high", "critical")
+TASK_ROLES = ("lead", "support")
+ENVELOPE_VERSION = 1
+
+# Event names (past tense): the routing key of each message is its type.
+ISSUE_REPORTED = "issue_reported"          # villages: a village raised an issue
+CASE_OPENED = "case_opened"                # requests: the case exists, with its tracking number
+ROUTING_DECIDED = "routing_decided"        # routing: which agencies, by which rule, or triage
+CASE_ROUTED = "case_routed"                # requests: tasks were created for agencies
+CASE_NEEDS_TRIAGE = "case_needs_triage"    # requests: a coordinator must route by hand
+TASK_ACCEPTED = "task_accepted"
+TASK_DECLINED = "task_declined"
+TASK_PROGRESSED = "task_progressed"
+TASK_COMPLETED = "task_completed"
+CASE_RESOLVED = "case_resolved"
+CASE_REOPENED = "case_reopened"
+CASE_CLOSED = "case_closed"
+COMMENT_ADDED = "comment_added"
+
+
+class InvalidEvent(Exception):
+    """A message that is not a valid Jembatan event; the reason says why."""
+
+
+def utcnow():
+    return datetime.now(timezone.utc)
+
+
+def iso(moment):
+    """UTC ISO 8601 with milliseconds and a Z, the form of every time Jembatan sends."""
+    if moment is None:
+        return None
+    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class _Payload(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+
+class Ref(_Payload):
+    code = fields.String(required=True)
+    name = fields.String(required=True)
+
+
+class ActorRef(_Payload):
+    id = fields.String(required=True)
+    role = fields.String(required=True)
+    name = fields.String(required=True)
+    scope = fields.String(load_default=None, allow_none=True)
+
+
+class Location(_Payload):
+    lat = fields.Float(required=True, validate=validate.Range(-90, 90))
+    lon = fields.Float(required=True, validate=validate.Range(-180, 180))
+
+
+class TaskRef(_Payload):
+    id = fields.String(required=True)
+    agency_id = fields.String(required=True)
+    agency_name = fields.String(required=True)
+    role = fields.String(required=True, validate=validate.OneOf(TASK_ROLES))
+    status = fields.String(required=True)
+    accept_due_at = fields.AwareDateTime(load_default=None, allow_none=True)
+    due_at = fields.AwareDateTime(load_default=None, allow_none=True)
+
+
+class CaseRef(_Payload):
+    id = fields.String(required=True)
+    tracking_number = fields.String(required=True)
+    title = fields.String(required=True)
+    category = fields.String(required=True, validate=validate.OneOf(CATEGORY_CODES))
+    severity = fields.String(required=True, validate=validate.OneOf(SEVERITIES))
+    affected_people = fields.Integer(load_default=None, allow_none=True)
+    status = fields.String(required=True)
+    version = fields.Integer(required=True)
+    village = fields.Nested(Ref, required=True)
+    district = fields.Nested(Ref, required=True)
+    regency = fields.Nested(Ref, required=True)
+    tasks = fields.List(fields.Nested(TaskRef), load_default=list)
+
+
+class Explanation(_Payload):
+    id = fields.String(required=True)
+    en = fields.String(required=True)
+
+
+class IssueReported(_Payload):
+    case_id = fields.String(required=True)
+    tracking_number = fields.String(required=True)
+    category = fields.String(required=True, validate=validate.OneOf(CATEGORY_CODES))
+    title = fields.String(required=True)
+    description = fields.String(required=True)
+    severity = fields.String(required=True, validate=validate.OneOf(SEVERITIES))
+    affected_people = fields.Integer(load_default=None, allow_none=True)
+    location = fields.Nested(Location, load_default=None, allow_none=True)
+    village = fields.Nested(Ref, required=True)
+    district = fields.Nested(Ref, required=True)
+    regency = fields.Nested(Ref, required=True)
+    reporter = fields.Nested(ActorRef, required=True)
+    reported_at = fields.AwareDateTime(required=True)
+
+
+class PlannedTask(_Payload):
+    agency_id = fields.String(required=True)
+    agency_name = fields.String(required=True)
+    role = fields.String(required=True, validate=validate.OneOf(TASK_ROLES))
+    accept_due_at = fields.AwareDateTime(required=True)
+    due_at = fields.AwareDateTime(required=True)
+
+
+class RoutingDecided(_Payload):
+    case_id = fields.String(required=True)
+    outcome = fields.String(required=True, validate=validate.OneOf(("routed", "needs_triage")))
+    rule_id = fields.String(load_default=None, allow_none=True)
+    explanation = fields.Nested(Explanation, required=True)
+    tasks = fields.List(fields.Nested(PlannedTask), load_default=list)
+
+
+class CaseEvent(_Payload):
+    """What requests tells the world after every change of a case."""
+
+    case = fields.Nested(CaseRef, required=True)
+    actor = fields.Nested(ActorRef, required=True)
+    note = fields.String(load_default=None, allow_none=True)
+    explanation = fields.Nested(Explanation, load_default=None, allow_none=True)
+    rule_id = fields.String(load_default=None, allow_none=True)
+    # The agencies this change concerns most (for case_routed: those given a new task).
+    agency_ids = fields.List(fields.String(), load_default=list)
+
+
+class TaskEvent(CaseEvent):
+    task = fields.Nested(TaskRef, required=True)
+
+
+class CommentAdded(CaseEvent):
+    comment_id = fields.String(required=True)
+    body = fields.String(required=True)
+
+
+PAYLOAD_SCHEMAS = {
+    ISSUE_REPORTED: IssueReported(),
+    CASE_OPENED: CaseEvent(),
+    ROUTING_DECIDED: RoutingDecided(),
+    CASE_ROUTED: CaseEvent(),
+    CASE_NEEDS_TRIAGE: CaseEvent(),
+    TASK_ACCEPTED: TaskEvent(),
+    TASK_DECLINED: TaskEvent(),
+    TASK_PROGRESSED: TaskEvent(),
+    TASK_COMPLETED: TaskEvent(),
+    CASE_RESOLVED: CaseEvent(),
+    CASE_REOPENED: CaseEvent(),
+    CASE_CLOSED: CaseEvent(),
+    COMMENT_ADDED: CommentAdded(),
+}
+EVENT_TYPES = tuple(PAYLOAD_SCHEMAS)
+
+
+class Envelope(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    event_id = fields.UUID(required=True)
+    type = fields.String(required=True, validate=validate.OneOf(EVENT_TYPES))
+    version = fields.Integer(required=True, validate=validate.Equal(ENVELOPE_VERSION))
+    occurred_at = fields.AwareDateTime(required=True)
+    producer = fields.String(required=True)
+    correlation_id = fields.String(required=True)
+    payload = fields.Dict(required=True)
+
+
+@dataclass(frozen=True)
+class Event:
+    event_id: str
+    type: str
+    version: int
+    occurred_at: datetime
+    producer: str
+    correlation_id: str
+    payload: dict
+
+
+def make_event(event_type, payload, producer, correlation_id):
+    """Build the envelope of a new event; refuses a payload its schema does not accept."""
+    schema = PAYLOAD_SCHEMAS.get(event_type)
+    if schema is None:
+        raise ValueError(f"unknown event type {event_type!r}")
+    try:
+        schema.load(payload, unknown=RAISE)
+    except ValidationError as exc:
+        raise ValueError(f"invalid {event_type} payload: {exc.messages}") from exc
+    return {
+        "event_id": str(uuid.uuid4()),
+        "type": event_type,
+        "version": ENVELOPE_VERSION,
+        "occurred_at": iso(utcnow()),
+        "producer": producer,
+        "correlation_id": correlation_id,
+        "payload": payload,
+    }
+
+
+def parse_event(body):
+    """Validate a received message body; raises InvalidEvent with the reason."""
+    if not isinstance(body, dict):
+        raise InvalidEvent(f"body is {type(body).__name__}, not a JSON object")
+    try:
+        envelope = Envelope().load(body)
+        payload = PAYLOAD_SCHEMAS[envelope["type"]].load(envelope["payload"])
+    except ValidationError as exc:
+        raise InvalidEvent(f"schema: {exc.messages}") from exc
+    return Event(
+        event_id=str(envelope["event_id"]),
+        type=envelope["type"],
+        version=envelope["version"],
+        occurred_at=envelope["occurred_at"],
+        producer=envelope["producer"],
+        correlation_id=envelope["correlation_id"],
+        payload=payload,
+    )

@@ -1,0 +1,236 @@
+"""RabbitMQ topology, confirmed publishing and the event consumer of every service.
+
+The holes nameko leaves (ARCHITECTURE.md, "Never lose a case") are closed here, once:
+
+* every queue of every service is declared (durable, quorum, delivery limit, dead-lettering)
+  by whoever connects first, before anything is published, so no event meets a missing queue;
+* events are published persistent, `mandatory`, with publisher confirms: a publish either
+  reached a queue or raises, and the outbox row stays pending;
+* a handler that raises is retried with backoff while its message stays unacknowledged; past
+  the last attempt, or when the message cannot be parsed, the message goes to the dead-letter
+  queue with the reason and its original headers, and the next message flows.
+"""
+import json
+import logging
+import socket
+import traceback
+from functools import partial
+
+import eventlet
+from kombu import Connection, Exchange, Producer, Queue, binding
+from nameko.exceptions import ContainerBeingKilled
+from nameko.messaging import Consumer
+
+from shared import events
+from shared.events import InvalidEvent, iso, parse_event, utcnow
+
+log = logging.getLogger(__name__)
+
+EVENTS_EXCHANGE = Exchange("jembatan.events", type="topic", durable=True)
+DEAD_LETTER_EXCHANGE = Exchange("jembatan.dead-letter", type="fanout", durable=True)
+DEAD_LETTER_QUEUE = Queue(
+    "jembatan.dead-letter", exchange=DEAD_LETTER_EXCHANGE, durable=True,
+    queue_arguments={"x-queue-type": "quorum"},
+)
+
+# Which events each service consumes. One durable queue per consuming service.
+SUBSCRIPTIONS = {
+    "requests": (events.ISSUE_REPORTED, events.ROUTING_DECIDED),
+    "routing": (events.CASE_OPENED,),
+    "notifications": (
+        events.CASE_OPENED, events.CASE_ROUTED, events.CASE_NEEDS_TRIAGE,
+        events.TASK_ACCEPTED, events.TASK_DECLINED, events.TASK_PROGRESSED,
+        events.TASK_COMPLETED, events.CASE_RESOLVED, events.CASE_REOPENED,
+        events.CASE_CLOSED, events.COMMENT_ADDED,
+    ),
+}
+
+# A message redelivered this many times (each time its consumer died holding it) is
+# dead-lettered by the broker itself.
+DELIVERY_LIMIT = 10
+HANDLER_ATTEMPTS = 5
+RETRY_BACKOFF_SECONDS = (0.1, 0.5, 1, 2)
+CONFIRM_TIMEOUT_SECONDS = 10
+
+
+def event_queue(service):
+    return Queue(
+        f"jembatan.{service}.events",
+        bindings=[binding(EVENTS_EXCHANGE, routing_key=t) for t in SUBSCRIPTIONS[service]],
+        durable=True,
+        queue_arguments={
+            "x-queue-type": "quorum",
+            "x-delivery-limit": DELIVERY_LIMIT,
+            "x-dead-letter-exchange": DEAD_LETTER_EXCHANGE.name,
+        },
+    )
+
+
+def all_queues():
+    return [DEAD_LETTER_QUEUE] + [event_queue(service) for service in SUBSCRIPTIONS]
+
+
+def connect(amqp_uri, **options):
+    return Connection(
+        amqp_uri, heartbeat=30, connect_timeout=5,
+        transport_options={"confirm_publish": True, "confirm_timeout": CONFIRM_TIMEOUT_SECONDS},
+        **options,
+    )
+
+
+def declare_topology(connection):
+    """Declare exchanges, every service's queue and the dead-letter queue (idempotent)."""
+    channel = connection.channel()
+    try:
+        for queue in all_queues():
+            queue(channel).declare()
+    finally:
+        channel.close()
+
+
+def check_broker(amqp_uri, timeout=5):
+    """Raise ConnectionError with a helpful message when the broker cannot be reached."""
+    connection = Connection(amqp_uri, connect_timeout=timeout)
+    try:
+        connection.ensure_connection(max_retries=1, timeout=timeout)
+    except Exception as exc:  # kombu raises OperationalError, socket errors, auth errors
+        raise ConnectionError(
+            f"RabbitMQ is not reachable at {connection.as_uri()} ({exc}). "
+            "Start a broker (Debian: `apt-get install rabbitmq-server && rabbitmq-server -detached`, "
+            "or `docker compose up -d rabbitmq`) or point AMQP_URI at one."
+        ) from exc
+    finally:
+        connection.release()
+
+
+class EventPublisher:
+    """Publishes envelopes to the events exchange, confirmed and mandatory.
+
+    One connection per process, used by one greenthread at a time.
+    """
+
+    def __init__(self, amqp_uri):
+        self.amqp_uri = amqp_uri
+        self._connection = None
+        self._lock = eventlet.semaphore.Semaphore()
+        self._declared = False
+
+    def _producer(self):
+        if self._connection is None:
+            self._connection = connect(self.amqp_uri)
+        if not self._declared:
+            self._connection.ensure_connection(max_retries=3)
+            declare_topology(self._connection)
+            self._declared = True
+        return Producer(self._connection.default_channel)
+
+    def publish(self, envelope, exchange=EVENTS_EXCHANGE, routing_key=None, headers=None):
+        with self._lock:
+            try:
+                producer = self._producer()
+                producer.publish(
+                    json.dumps(envelope) if not isinstance(envelope, (bytes, str)) else envelope,
+                    exchange=exchange,
+                    routing_key=routing_key or envelope["type"],
+                    content_type="application/json",
+                    content_encoding="utf-8",
+                    delivery_mode=2,
+                    mandatory=True,
+                    message_id=envelope.get("event_id") if isinstance(envelope, dict) else None,
+                    headers=headers or {},
+                    retry=False,
+                )
+            except Exception:
+                self.close()
+                raise
+
+    def declare(self):
+        with self._lock:
+            self._producer()
+
+    def close(self):
+        if self._connection is not None:
+            try:
+                self._connection.release()
+            except Exception:  # already broken: nothing left to release
+                pass
+        self._connection = None
+        self._declared = False
+
+
+class EventConsumer(Consumer):
+    """Consumes this service's event queue; the decorated method receives an `Event`.
+
+    Usage: `@consume_events("requests")` on one method of the service, which dispatches by type.
+    """
+
+    def __init__(self, service, **kwargs):
+        self.service = service
+        self._dead_letters = None
+        super().__init__(queue=event_queue(service), requeue_on_error=False, **kwargs)
+
+    def setup(self):
+        super().setup()
+        self._dead_letters = EventPublisher(self.container.config["AMQP_URI"])
+
+    def stop(self):
+        super().stop()
+        if self._dead_letters is not None:
+            self._dead_letters.close()
+
+    def handle_message(self, body, message):
+        try:
+            event = parse_event(body)
+        except InvalidEvent as exc:
+            self._dead_letter(message, f"invalid event: {exc}", body)
+            return
+        self._spawn(event, message, 1)
+
+    def _spawn(self, event, message, attempt):
+        try:
+            self.container.spawn_worker(
+                self, (event,), {}, context_data=self.unpack_message_headers(message),
+                handle_result=partial(self._handled, event, message, attempt),
+            )
+        except ContainerBeingKilled:
+            self.queue_consumer.requeue_message(message)
+
+    def _handled(self, event, message, attempt, worker_ctx, result=None, exc_info=None):
+        if exc_info is None:
+            self.queue_consumer.ack_message(message)
+        elif attempt < HANDLER_ATTEMPTS:
+            delay = RETRY_BACKOFF_SECONDS[min(attempt, len(RETRY_BACKOFF_SECONDS)) - 1]
+            log.warning("%s failed on %s %s (attempt %d), retrying in %ss: %s", self.service,
+                        event.type, event.event_id, attempt, delay, exc_info[1])
+            eventlet.spawn_after(delay, self._spawn, event, message, attempt + 1)
+        else:
+            reason = "".join(traceback.format_exception_only(exc_info[0], exc_info[1])).strip()
+            self._dead_letter(message, f"handler failed {attempt} times: {reason}", message.body)
+        return result, exc_info
+
+    def _dead_letter(self, message, reason, body):
+        """Park the message in the dead-letter queue with why, then let the next one flow."""
+        log.error("dead-lettering a message of %s: %s", self.service, reason)
+        headers = dict(message.headers or {})
+        headers.update({
+            "x-jembatan-reason": reason[:2000],
+            "x-jembatan-queue": self.queue.name,
+            "x-jembatan-consumer": self.service,
+            "x-jembatan-failed-at": iso(utcnow()),
+            "x-jembatan-host": socket.gethostname(),
+            "x-jembatan-original-routing-key": message.delivery_info.get("routing_key"),
+        })
+        raw = body if isinstance(body, (bytes, str)) else json.dumps(body)
+        try:
+            self._dead_letters.publish(
+                raw if isinstance(raw, str) else raw.decode("utf-8", "replace"),
+                exchange=DEAD_LETTER_EXCHANGE, routing_key=self.queue.name, headers=headers,
+            )
+        except Exception:
+            log.exception("could not dead-letter; the message goes back to its queue")
+            self.queue_consumer.requeue_message(message)
+            return
+        self.queue_consumer.ack_message(message)
+
+
+consume_events = EventConsumer.decorator
