@@ -44,12 +44,14 @@ def agencies_told(event_type, payload):
 
 
 def recipients(event_type, payload):
-    """[(party, audience)] for one case event; the author of an action is not told of it."""
+    """[(party, audience)] for one case event; the party that acted is not told of its own act."""
     case = payload["case"]
     scopes = {"village": case["village"]["code"], "coordinator": case["district"]["code"],
               "regency": case["regency"]["code"]}
     told = [(party(role, scopes[role]), role) for role in ALWAYS_TOLD.get(event_type, ())]
     told += [(party("agency", agency_id), "agency")
              for agency_id in dict.fromkeys(agencies_told(event_type, payload))]
+    if event_type == events.CASE_OPENED:  # the village gets its receipt with the number
+        return told
     author = party_of(payload["actor"]) if payload["actor"]["role"] != "system" else None
     return [(recipient, audience) for recipient, audience in told if recipient != author]

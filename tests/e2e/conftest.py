@@ -1,0 +1,28 @@
+import pytest
+
+from tests.e2e.system import System
+
+
+@pytest.fixture(scope="module")
+def system(tmp_path_factory):
+    """Every service running against a fresh vhost and data directory, demo seeded."""
+    running = System(tmp_path_factory.mktemp("jembatan")).start()
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def broker_management():
+    """The end-to-end tests make a vhost each through RabbitMQ's management API."""
+    import requests
+
+    from tests.e2e.system import BROKER_USER, MANAGEMENT
+
+    try:
+        requests.get(f"{MANAGEMENT}/api/overview", auth=BROKER_USER, timeout=5).raise_for_status()
+    except requests.RequestException as exc:
+        pytest.exit(f"RabbitMQ's management API is not reachable at {MANAGEMENT} ({exc}). "
+                    "Start RabbitMQ and run `rabbitmq-plugins enable rabbitmq_management`.",
+                    returncode=3)

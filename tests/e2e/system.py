@@ -1,0 +1,195 @@
+"""A whole Jembatan on this machine for a test: a fresh RabbitMQ vhost, a fresh data
+directory, every service as a real `jembatan run` process, the demo city seeded."""
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import requests
+from kombu import Connection
+
+MANAGEMENT = os.environ.get("RABBITMQ_MANAGEMENT_URL", "http://localhost:15672")
+BROKER_USER = ("guest", "guest")
+ROOT = Path(__file__).resolve().parents[2]
+SERVICES = ("villages", "requests", "routing", "notifications", "gateway")
+
+
+def eventually(check, timeout=15.0, interval=0.05):
+    """Poll `check` until it returns a truthy value (returned) or stops raising AssertionError."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            result = check()
+            if result:
+                return result
+            failure = AssertionError(f"still falsy: {result!r}")
+        except AssertionError as exc:
+            failure = exc
+        if time.monotonic() > deadline:
+            raise failure
+        time.sleep(interval)
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Vhost:
+    """A RabbitMQ virtual host of its own, removed afterwards."""
+
+    def __init__(self):
+        self.name = f"jembatan-test-{uuid.uuid4().hex[:10]}"
+
+    def create(self):
+        response = requests.put(f"{MANAGEMENT}/api/vhosts/{self.name}", auth=BROKER_USER, timeout=10)
+        response.raise_for_status()
+        requests.put(f"{MANAGEMENT}/api/permissions/{self.name}/guest", auth=BROKER_USER,
+                     json={"configure": ".*", "write": ".*", "read": ".*"},
+                     timeout=10).raise_for_status()
+        self.uri = f"amqp://guest:guest@127.0.0.1:5672/{self.name}"
+        return self.uri
+
+    def messages_in(self, queue):
+        """How many messages wait in a queue (asked of the broker itself, not its statistics)."""
+        with Connection(self.uri) as connection:
+            return connection.default_channel.queue_declare(queue, passive=True).message_count
+
+    def delete(self):
+        requests.delete(f"{MANAGEMENT}/api/vhosts/{self.name}", auth=BROKER_USER, timeout=10)
+
+
+class Client:
+    """HTTP calls to the API as one actor."""
+
+    def __init__(self, base, token=None, name=None):
+        self.base, self.token, self.name = base, token, name
+
+    def headers(self, extra=None):
+        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        headers.update(extra or {})
+        return headers
+
+    def get(self, path, **kwargs):
+        return requests.get(self.base + path, headers=self.headers(kwargs.pop("headers", None)),
+                            timeout=20, **kwargs)
+
+    def post(self, path, body=None, **kwargs):
+        if body is not None:
+            kwargs["json"] = body
+        return requests.post(self.base + path, headers=self.headers(kwargs.pop("headers", None)),
+                             timeout=20, **kwargs)
+
+
+class System:
+    def __init__(self, tmp_path):
+        self.vhost = Vhost()
+        self.data_dir = tmp_path / "data"
+        self.port = free_port()
+        self.processes = {}
+        self.logs = tmp_path / "logs"
+        self.logs.mkdir(parents=True, exist_ok=True)
+        self.env = None
+        self.actors = {}
+
+    @property
+    def base(self):
+        return f"http://127.0.0.1:{self.port}/api/v1"
+
+    def start(self):
+        amqp_uri = self.vhost.create()
+        self.env = {**os.environ, "AMQP_URI": amqp_uri, "JEMBATAN_DATA_DIR": str(self.data_dir),
+                    "JEMBATAN_HTTP_PORT": str(self.port), "JEMBATAN_HTTP_HOST": "127.0.0.1",
+                    "JEMBATAN_RPC_TIMEOUT": "5", "JEMBATAN_LOG_LEVEL": "INFO"}
+        for name in list(self.env):
+            if name.startswith("JEMBATAN_DATABASE_URL_"):
+                del self.env[name]
+        seeded = subprocess.run([sys.executable, "-m", "jembatan", "demo", "seed", "--json"],
+                                env=self.env, cwd=ROOT, capture_output=True, text=True,
+                                check=True, timeout=120)
+        for actor in json.loads(seeded.stdout)["actors"]:
+            self.actors[(actor["role"], actor["scope"])] = actor
+        for service in SERVICES:
+            self.run(service)
+        self.wait_healthy()
+        return self
+
+    def run(self, service):
+        log = open(self.logs / f"{service}.log", "ab")
+        self.processes[service] = subprocess.Popen(
+            [sys.executable, "-m", "jembatan", "run", service], env=self.env, cwd=ROOT,
+            stdout=log, stderr=subprocess.STDOUT)
+
+    def kill(self, service, sig=signal.SIGKILL):
+        process = self.processes.pop(service)
+        process.send_signal(sig)
+        process.wait(timeout=30)
+
+    def wait_healthy(self, timeout=60):
+        def healthy():
+            try:
+                response = requests.get(self.base + "/health", timeout=5)
+            except requests.RequestException:
+                return False
+            return response.status_code == 200
+
+        for service, process in self.processes.items():
+            assert process.poll() is None, f"{service} exited:\n{self.log(service)}"
+        eventually(healthy, timeout=timeout, interval=0.2)
+
+    def log(self, service):
+        path = self.logs / f"{service}.log"
+        return path.read_text(errors="replace")[-5000:] if path.exists() else ""
+
+    def stop(self):
+        for process in self.processes.values():
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for process in self.processes.values():
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        self.processes.clear()
+        self.vhost.delete()
+
+    # -- callers -----------------------------------------------------------------------------
+
+    def client(self, role, scope=None):
+        actor = self.actors[(role, scope)]
+        return Client(self.base, actor["token"], actor["name"])
+
+    def village(self, code="35.79.02.2001"):
+        return self.client("village", code)
+
+    def agency(self, agency_id):
+        return self.client("agency", agency_id)
+
+    def coordinator(self, district="35.79.02"):
+        return self.client("coordinator", district)
+
+    def regency(self, code="35.79"):
+        return self.client("regency", code)
+
+    def admin(self):
+        return self.client("admin")
+
+    def anonymous(self):
+        return Client(self.base)
+
+    # -- what each service's own database holds ----------------------------------------------
+
+    def count(self, service, table, where="1=1", params=()):
+        import sqlite3
+
+        connection = sqlite3.connect(self.data_dir / f"{service}.db")
+        try:
+            return connection.execute(f"SELECT count(*) FROM {table} WHERE {where}", params).fetchone()[0]
+        finally:
+            connection.close()
