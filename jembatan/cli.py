@@ -97,6 +97,33 @@ def actors_add(role, scope, name, as_json):
                    f"token (shown once): {actor['token']}")
 
 
+@main.group()
+def rules():
+    """A regency's agencies and routing rules."""
+
+
+@rules.command("load")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@_data_dir_option
+def rules_load(path):
+    """Replace a regency's agencies and rules with those of a JSON file (see
+    services/routing/data/ for the format)."""
+    from services.routing import jurisdiction
+    from services.routing.models import Base
+    from shared.db import Store
+
+    store = Store("routing", Base.metadata)
+    store.create_schema()
+    try:
+        with store.transaction() as unit:
+            regency, agencies, loaded = jurisdiction.load(unit.session, path)
+    except (jurisdiction.InvalidJurisdiction, KeyError, ValueError) as exc:
+        raise click.UsageError(f"{path}: {exc}") from None
+    finally:
+        store.close()
+    click.echo(f"{regency['name']} ({regency['code']}): {agencies} agencies, {loaded} rules")
+
+
 def _or_exit(start):
     try:
         start()

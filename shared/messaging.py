@@ -19,7 +19,7 @@ from functools import partial
 import eventlet
 from kombu import Connection, Exchange, Producer, Queue, binding
 from nameko.exceptions import ContainerBeingKilled
-from nameko.messaging import Consumer
+from nameko.messaging import Consumer, QueueConsumer
 
 from shared import events
 from shared.events import InvalidEvent, iso, parse_event, utcnow
@@ -124,22 +124,21 @@ class EventPublisher:
             self._declared = True
         return Producer(self._connection.default_channel)
 
-    def publish(self, envelope, exchange=EVENTS_EXCHANGE, routing_key=None, headers=None):
+    def publish(self, envelope):
+        """Publish one event envelope, routed by its type."""
+        self.publish_raw(json.dumps(envelope), exchange=EVENTS_EXCHANGE,
+                         routing_key=envelope["type"], message_id=envelope["event_id"])
+
+    def publish_raw(self, body, exchange, routing_key, headers=None, message_id=None,
+                    content_type="application/json", content_encoding="utf-8"):
+        """Publish a body as it is: persistent, mandatory, confirmed; raises if not routed."""
         with self._lock:
             try:
-                producer = self._producer()
-                producer.publish(
-                    json.dumps(envelope) if not isinstance(envelope, (bytes, str)) else envelope,
-                    exchange=exchange,
-                    routing_key=routing_key or envelope["type"],
-                    content_type="application/json",
-                    content_encoding="utf-8",
-                    delivery_mode=2,
-                    mandatory=True,
-                    message_id=envelope.get("event_id") if isinstance(envelope, dict) else None,
-                    headers=headers or {},
-                    retry=False,
-                )
+                self._producer().publish(
+                    body, exchange=exchange, routing_key=routing_key,
+                    content_type=content_type or "application/octet-stream",
+                    content_encoding=content_encoding or "binary", delivery_mode=2,
+                    mandatory=True, message_id=message_id, headers=headers or {}, retry=False)
             except Exception:
                 self.close()
                 raise
@@ -158,11 +157,24 @@ class EventPublisher:
         self._declared = False
 
 
+class DeadLetteringQueueConsumer(QueueConsumer):
+    """nameko's queue consumer, except that a body it cannot decode is dead-lettered by its
+    entrypoint instead of being logged and dropped."""
+
+    def get_consumers(self, consumer_cls, channel):
+        consumers = super().get_consumers(consumer_cls, channel)
+        for provider, consumer in self._consumers.items():
+            consumer.on_decode_error = provider.undecodable
+        return consumers
+
+
 class EventConsumer(Consumer):
     """Consumes this service's event queue; the decorated method receives an `Event`.
 
     Usage: `@consume_events("requests")` on one method of the service, which dispatches by type.
     """
+
+    queue_consumer = DeadLetteringQueueConsumer()
 
     def __init__(self, service, **kwargs):
         self.service = service
@@ -182,9 +194,12 @@ class EventConsumer(Consumer):
         try:
             event = parse_event(body)
         except InvalidEvent as exc:
-            self._dead_letter(message, f"invalid event: {exc}", body)
+            self._dead_letter(message, f"invalid event: {exc}")
             return
         self._spawn(event, message, 1)
+
+    def undecodable(self, message, exc):
+        self._dead_letter(message, f"undecodable body: {exc}")
 
     def _spawn(self, event, message, attempt):
         try:
@@ -205,10 +220,10 @@ class EventConsumer(Consumer):
             eventlet.spawn_after(delay, self._spawn, event, message, attempt + 1)
         else:
             reason = "".join(traceback.format_exception_only(exc_info[0], exc_info[1])).strip()
-            self._dead_letter(message, f"handler failed {attempt} times: {reason}", message.body)
+            self._dead_letter(message, f"handler failed {attempt} times: {reason}")
         return result, exc_info
 
-    def _dead_letter(self, message, reason, body):
+    def _dead_letter(self, message, reason):
         """Park the message in the dead-letter queue with why, then let the next one flow."""
         log.error("dead-lettering a message of %s: %s", self.service, reason)
         headers = dict(message.headers or {})
@@ -220,12 +235,11 @@ class EventConsumer(Consumer):
             "x-jembatan-host": socket.gethostname(),
             "x-jembatan-original-routing-key": message.delivery_info.get("routing_key"),
         })
-        raw = body if isinstance(body, (bytes, str)) else json.dumps(body)
         try:
-            self._dead_letters.publish(
-                raw if isinstance(raw, str) else raw.decode("utf-8", "replace"),
+            self._dead_letters.publish_raw(
+                message.body,
                 exchange=DEAD_LETTER_EXCHANGE, routing_key=self.queue.name, headers=headers,
-            )
+                content_type=message.content_type, content_encoding=message.content_encoding)
         except Exception:
             log.exception("could not dead-letter; the message goes back to its queue")
             self.queue_consumer.requeue_message(message)

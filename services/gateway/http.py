@@ -83,8 +83,11 @@ def read_json(request, schema=None):
     if len(raw) > limit:
         raise too_large()
     try:
-        body = json.loads(raw.decode("utf-8")) if raw else None
-    except (UnicodeDecodeError, ValueError):
+        decoded = raw.decode("utf-8")
+        if "\x00" in decoded or "\\u0000" in decoded:
+            raise ValueError("NUL character")
+        body = json.loads(decoded, parse_constant=_refuse_constant) if raw else None
+    except (ValueError, RecursionError):  # UnicodeDecodeError and JSONDecodeError are ValueErrors
         raise ValidationFailed(text("Isi permintaan bukan JSON yang sah.", "The body is not valid JSON."),
                                {"body": [text("Bukan JSON yang sah.", "Not valid JSON.")]}) from None
     if not isinstance(body, dict):
@@ -97,6 +100,10 @@ def read_json(request, schema=None):
         return schema().load(body)
     except ValidationError as exc:
         raise ValidationFailed(text("Isian tidak sah.", "Invalid input."), exc.messages) from None
+
+
+def _refuse_constant(name):
+    raise ValueError(f"{name} is not a JSON number")
 
 
 def read_query(request, schema):

@@ -127,7 +127,7 @@ class CaseSummary(Schema):
     overdue = fields.Boolean(required=True)
 
 
-class Location(Schema):
+class Place(Schema):
     lat = fields.Float(required=True)
     lon = fields.Float(required=True)
 
@@ -143,7 +143,7 @@ class Routing(Schema):
 
 class CaseOut(CaseSummary):
     description = fields.String(required=True)
-    location = fields.Nested(Location, allow_none=True)
+    location = fields.Nested(Place, allow_none=True)
     reporter = fields.Nested(Reporter, required=True)
     tasks = fields.List(fields.Nested(TaskOut), required=True)
     routing = fields.Nested(Routing, required=True)

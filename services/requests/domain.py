@@ -166,9 +166,10 @@ def route(case, planned, actor, now, new_task, rule_id=None, explanation=None, n
     if not added:
         raise refuse("Semua instansi itu sudah menangani kasus ini.",
                      "Every one of those agencies already works on this case.")
-    if any(p["role"] == "lead" for p in added):
-        for task in active_tasks(case):
-            task.role = "support"
+    if any(p["role"] == "lead" for p in added):  # one lead at a time: the new one
+        for task in case.tasks:
+            if task.status != DECLINED:
+                task.role = "support"
     tasks = [new_task(status=PENDING, assigned_at=now, **p) for p in added]
     case.tasks.extend(tasks)
     case.rule_id = rule_id

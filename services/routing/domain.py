@@ -80,9 +80,12 @@ def specificity(rule):
 
 
 def choose_rule(rules, situation):
-    """The most specific rule that applies, and every rule that applied (most specific first)."""
-    matching = sorted((r for r in rules if applies(r, situation)),
-                      key=lambda r: (specificity(r), r.id), reverse=True)
+    """The most specific rule that applies, and every rule that applied (most specific first).
+
+    Between equally specific rules the lowest id wins, so the choice never depends on order.
+    """
+    matching = sorted((r for r in rules if applies(r, situation)), key=lambda r: r.id)
+    matching.sort(key=specificity, reverse=True)  # stable: equal specificity keeps id order
     return (matching[0] if matching else None), matching
 
 

@@ -18,7 +18,7 @@ def broker_management():
     """The end-to-end tests make a vhost each through RabbitMQ's management API."""
     import requests
 
-    from tests.e2e.system import BROKER_USER, MANAGEMENT
+    from tests.broker import BROKER_USER, MANAGEMENT
 
     try:
         requests.get(f"{MANAGEMENT}/api/overview", auth=BROKER_USER, timeout=5).raise_for_status()

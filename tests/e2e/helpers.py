@@ -1,5 +1,5 @@
 """What a test does the way a user would: report, wait for a state, read an inbox."""
-from tests.e2e.system import eventually
+from tests.broker import eventually
 
 PUNTEN, BUMIAJI, BATU = "35.79.02.2001", "35.79.02", "35.79"
 

@@ -4,7 +4,7 @@ from datetime import datetime
 from tests.e2e.helpers import (
     BUMIAJI, PUNTEN, case_when, clean_water_report, inbox_types, report, task_of,
 )
-from tests.e2e.system import eventually
+from tests.broker import eventually
 
 
 def at(value):

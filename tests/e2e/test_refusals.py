@@ -2,7 +2,7 @@
 import pytest
 
 from tests.e2e.helpers import PUNTEN, case_when, clean_water_report, inbox_types, report, task_of
-from tests.e2e.system import eventually
+from tests.broker import eventually
 
 # Every row a write could leave behind, in every service's own database.
 WRITTEN = [("villages", "reports"), ("villages", "outbox"), ("requests", "cases"),
@@ -246,3 +246,19 @@ def test_the_same_report_sent_twice_with_one_key_opens_one_case(system):
     assert report(village, body)["case_id"] != first["case_id"]
     eventually(lambda: system.count("requests", "cases", "village_code = ?",
                                     ("35.79.03.2004",)) == 2)
+
+
+@pytest.mark.parametrize("raw", [
+    b'{"category": "air-bersih", "title": "x", "description": "y", "severity": "low", '
+    b'"affected_people": 10, "location": {"lat": NaN, "lon": 112.5}}',
+    b'{"category": "air-bersih", "title": "Air\\u0000mati", "description": "y", "severity": "low"}',
+    b"[" * 20000 + b"]" * 20000,
+    b"\xff\xfe not utf-8",
+    b"",
+], ids=["nan", "nul-character", "deep-nesting", "not-utf8", "empty"])
+def test_json_that_is_not_plain_data_is_refused(system, raw):
+    before = snapshot(system)
+    response = system.village(PUNTEN).post("/reports", data=raw,
+                                           headers={"Content-Type": "application/json"})
+    assert_error(response, 400, "validation_error")
+    assert snapshot(system) == before

@@ -2,7 +2,7 @@
 import signal
 
 from tests.e2e.helpers import PUNTEN, case_when, clean_water_report, inbox_types, report
-from tests.e2e.system import eventually
+from tests.broker import eventually
 
 
 def routed_once(system, village, case_id):

@@ -1,0 +1,57 @@
+"""The real RabbitMQ for tests: a vhost of their own, and polling with a deadline."""
+import os
+import socket
+import time
+import uuid
+
+import requests
+from kombu import Connection
+
+MANAGEMENT = os.environ.get("RABBITMQ_MANAGEMENT_URL", "http://localhost:15672")
+BROKER_USER = ("guest", "guest")
+
+
+def eventually(check, timeout=15.0, interval=0.05):
+    """Poll `check` until it returns a truthy value (returned) or stops raising AssertionError."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            result = check()
+            if result:
+                return result
+            failure = AssertionError(f"still falsy: {result!r}")
+        except AssertionError as exc:
+            failure = exc
+        if time.monotonic() > deadline:
+            raise failure
+        time.sleep(interval)
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Vhost:
+    """A RabbitMQ virtual host of its own, removed afterwards."""
+
+    def __init__(self):
+        self.name = f"jembatan-test-{uuid.uuid4().hex[:10]}"
+
+    def create(self):
+        response = requests.put(f"{MANAGEMENT}/api/vhosts/{self.name}", auth=BROKER_USER, timeout=10)
+        response.raise_for_status()
+        requests.put(f"{MANAGEMENT}/api/permissions/{self.name}/guest", auth=BROKER_USER,
+                     json={"configure": ".*", "write": ".*", "read": ".*"},
+                     timeout=10).raise_for_status()
+        self.uri = f"amqp://guest:guest@127.0.0.1:5672/{self.name}"
+        return self.uri
+
+    def messages_in(self, queue):
+        """How many messages wait in a queue (asked of the broker itself, not its statistics)."""
+        with Connection(self.uri) as connection:
+            return connection.default_channel.queue_declare(queue, passive=True).message_count
+
+    def delete(self):
+        requests.delete(f"{MANAGEMENT}/api/vhosts/{self.name}", auth=BROKER_USER, timeout=10)

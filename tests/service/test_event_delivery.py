@@ -1,0 +1,124 @@
+"""Events between services are never silently lost (shared/messaging.py, real RabbitMQ).
+
+A handler that keeps failing is retried, then its message is dead-lettered with the reason and
+its headers; a message nobody can read is dead-lettered too; the next messages keep flowing;
+an event published before its consumer ever ran waits in its queue.
+"""
+import json
+
+import pytest
+from kombu import Connection
+from nameko.containers import ServiceContainer
+
+from shared import events, messaging
+from shared.events import make_event
+from shared.messaging import EVENTS_EXCHANGE, EventPublisher, consume_events
+from tests.broker import eventually
+
+attempts = []
+handled = []
+
+
+class FlakyRouting:
+    """Stands in for the routing service: fails on every case titled 'gagal'."""
+
+    name = "routing"
+
+    @consume_events("routing")
+    def on_event(self, event):
+        title = event.payload["case"]["title"]
+        attempts.append(title)
+        if title == "gagal":
+            raise RuntimeError(f"database kaput while handling {title}")
+        handled.append(title)
+
+
+def case_opened(title):
+    place = {"code": "35.79.02.2001", "name": "Punten"}
+    return make_event(events.CASE_OPENED, {
+        "case": {"id": f"case-{title}", "tracking_number": "JBT-0000-0000", "title": title,
+                 "category": "air-bersih", "severity": "high", "affected_people": 320,
+                 "status": "reported", "version": 1, "village": place,
+                 "district": {"code": "35.79.02", "name": "Bumiaji"},
+                 "regency": {"code": "35.79", "name": "Kota Batu"}, "tasks": []},
+        "actor": {"id": "a1", "role": "village", "name": "Operator Desa Punten"},
+    }, producer="villages", correlation_id=f"case-{title}")
+
+
+def dead_letters(amqp_uri):
+    """Take every message out of the dead-letter queue: [(headers, body)]."""
+    with Connection(amqp_uri) as connection:
+        queue = messaging.DEAD_LETTER_QUEUE.bind(connection.default_channel)
+        found = []
+        while (message := queue.get()) is not None:
+            found.append((message.headers, message.body))
+            message.ack()
+        return found
+
+
+@pytest.fixture
+def routing(amqp_uri, monkeypatch):
+    monkeypatch.setattr(messaging, "RETRY_BACKOFF_SECONDS", (0.01,))
+    attempts.clear()
+    handled.clear()
+    container = ServiceContainer(FlakyRouting, {"AMQP_URI": amqp_uri, "max_workers": 4})
+    yield container
+    container.stop()
+
+
+def publish_raw(amqp_uri, body, **options):
+    publisher = EventPublisher(amqp_uri)
+    try:
+        publisher.publish_raw(body, exchange=EVENTS_EXCHANGE, routing_key="case_opened", **options)
+    finally:
+        publisher.close()
+
+
+def test_an_event_published_before_its_consumer_ever_ran_is_delivered(amqp_uri, routing):
+    publisher = EventPublisher(amqp_uri)
+    publisher.publish(case_opened("sebelum"))
+    publisher.close()
+    routing.start()
+    eventually(lambda: handled == ["sebelum"])
+
+
+def test_a_failing_handler_is_retried_then_dead_lettered_and_the_next_event_flows(amqp_uri, routing):
+    routing.start()
+    publisher = EventPublisher(amqp_uri)
+    failing = case_opened("gagal")
+    publisher.publish_raw(json.dumps(failing), exchange=EVENTS_EXCHANGE, routing_key="case_opened",
+                          message_id=failing["event_id"], headers={"x-trace": "trace-42"})
+    publisher.publish(case_opened("berhasil"))
+    publisher.close()
+
+    eventually(lambda: handled == ["berhasil"])
+    eventually(lambda: attempts.count("gagal") == messaging.HANDLER_ATTEMPTS)
+    parked = eventually(lambda: dead_letters(amqp_uri))
+    assert len(parked) == 1
+    headers, body = parked[0]
+    assert "database kaput" in headers["x-jembatan-reason"]
+    assert f"{messaging.HANDLER_ATTEMPTS} times" in headers["x-jembatan-reason"]
+    assert headers["x-jembatan-queue"] == "jembatan.routing.events"
+    assert headers["x-jembatan-original-routing-key"] == "case_opened"
+    assert headers["x-trace"] == "trace-42"
+    assert json.loads(body)["event_id"] == failing["event_id"]
+
+
+@pytest.mark.parametrize("body,options,reason", [
+    (b"{not json", {"content_type": "application/json"}, "undecodable"),
+    (b"\x00\x01", {"content_type": "application/octet-stream", "content_encoding": "binary"},
+     "undecodable"),
+    (json.dumps({"hello": "world"}), {}, "invalid event"),
+    (json.dumps(dict(case_opened("x"), version=99)), {}, "invalid event"),
+], ids=["bad-json", "binary", "no-envelope", "unknown-version"])
+def test_a_message_nobody_can_read_is_dead_lettered_and_the_next_event_flows(
+        amqp_uri, routing, body, options, reason):
+    routing.start()
+    publish_raw(amqp_uri, body, **options)
+    publisher = EventPublisher(amqp_uri)
+    publisher.publish(case_opened("berikutnya"))
+    publisher.close()
+
+    eventually(lambda: handled == ["berikutnya"])
+    parked = eventually(lambda: dead_letters(amqp_uri))
+    assert [reason in headers["x-jembatan-reason"] for headers, _body in parked] == [True]

@@ -1,0 +1,739 @@
+"""The life of a case and its tasks (services/requests/domain.py), one rule per test.
+
+Plain Python: dataclass stand-ins for the case and task rows, no broker, no database.
+"""
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+
+from services.requests import domain
+from services.requests.domain import (
+    ACCEPTED, CANCELLED, CASE_STATUSES, CLOSED, COMPLETED, DECLINED, IN_PROGRESS, NEEDS_TRIAGE,
+    PENDING, REOPENED, REPORTED, RESOLVED, ROUTED, SYSTEM, Fact, accept_task, can_see, comment,
+    complete_task, confirm, decline_task, is_overdue, needs_triage, own_task, reopen,
+    report_progress, require_supervisor, require_village_of, require_visible, route,
+)
+from services.requests.texts import TIMELINE
+from shared.errors import Conflict, Forbidden, JembatanError, NotFound
+
+# -- Kota Batu, its agencies and its people ------------------------------------------------------
+
+BATU_CITY, BUMIAJI, PUNTEN = "35.79", "35.79.02", "35.79.02.2001"
+BATU_DISTRICT, SUMBEREJO = "35.79.01", "35.79.01.2005"
+AGENCY_NAMES = {"pdam-batu": "PDAM", "pupr-batu": "Dinas PUPR", "bpbd-batu": "BPBD",
+                "dlh-batu": "DLH"}
+
+T0 = datetime(2025, 3, 4, 8, 0, tzinfo=timezone.utc)
+NOW = T0 + timedelta(hours=2)
+
+VILLAGE = {"id": "u-punten", "role": "village", "name": "Sekdes Punten", "scope": PUNTEN}
+OTHER_VILLAGE = {"id": "u-sumberejo", "role": "village", "name": "Sekdes Sumberejo",
+                 "scope": SUMBEREJO}
+COORDINATOR = {"id": "u-bumiaji", "role": "coordinator", "name": "Kasi Bumiaji", "scope": BUMIAJI}
+OTHER_COORDINATOR = {"id": "u-batu", "role": "coordinator", "name": "Kasi Batu",
+                     "scope": BATU_DISTRICT}
+REGENCY = {"id": "u-pemkot", "role": "regency", "name": "Kantor Walikota", "scope": BATU_CITY}
+OTHER_REGENCY = {"id": "u-malang", "role": "regency", "name": "Kantor Bupati Malang",
+                 "scope": "35.07"}
+ADMIN = {"id": "u-admin", "role": "admin", "name": "Admin", "scope": None}
+
+
+def agency(agency_id):
+    return {"id": f"officer-{agency_id}", "role": "agency",
+            "name": f"Petugas {AGENCY_NAMES[agency_id]}", "scope": agency_id}
+
+
+PDAM, PUPR, BPBD = agency("pdam-batu"), agency("pupr-batu"), agency("bpbd-batu")
+
+
+# -- stand-ins -----------------------------------------------------------------------------------
+
+@dataclass
+class Task:
+    id: str
+    agency_id: str
+    agency_name: str
+    role: str
+    status: str = PENDING
+    assigned_at: datetime | None = None
+    accept_due_at: datetime | None = None
+    due_at: datetime | None = None
+    accepted_at: datetime | None = None
+    completed_at: datetime | None = None
+    declined_at: datetime | None = None
+    last_note: str | None = None
+
+
+@dataclass
+class Case:
+    id: str = "case-1"
+    status: str = REPORTED
+    tasks: list = field(default_factory=list)
+    village_code: str = PUNTEN
+    district_code: str = BUMIAJI
+    regency_code: str = BATU_CITY
+    updated_at: datetime = T0
+    rule_id: str | None = None
+    explanation: dict | None = None
+
+
+class TaskFactory:
+    """The `new_task(**fields)` the service gives route(): numbered task ids."""
+
+    def __init__(self):
+        self.made = 0
+
+    def __call__(self, **fields):
+        self.made += 1
+        return Task(id=f"task-{self.made}", **fields)
+
+
+def plan(agency_id, role="lead", accept_hours=4, resolve_hours=48, at=T0):
+    return {"agency_id": agency_id, "agency_name": AGENCY_NAMES[agency_id], "role": role,
+            "accept_due_at": at + timedelta(hours=accept_hours),
+            "due_at": at + timedelta(hours=resolve_hours)}
+
+
+def task(agency_id, role="lead", status=PENDING, due_at=T0 + timedelta(hours=48)):
+    return Task(id=f"task-{agency_id}", agency_id=agency_id, agency_name=AGENCY_NAMES[agency_id],
+                role=role, status=status, assigned_at=T0,
+                accept_due_at=T0 + timedelta(hours=4), due_at=due_at)
+
+
+def case_with(status, *tasks):
+    return Case(status=status, tasks=list(tasks))
+
+
+def routed_case(lead="pdam-batu", *supports):
+    """A new case routed by the rule engine: the lead, then the supports, all pending."""
+    case = Case()
+    route(case, [plan(lead, "lead")] + [plan(s, "support") for s in supports],
+          {"id": "routing", "role": "system", "name": "Jembatan", "scope": None}, T0,
+          TaskFactory(), rule_id="batu-air", explanation={"id": "x", "en": "x"})
+    return case
+
+
+def task_of(case, agency_id):
+    [found] = [t for t in case.tasks if t.agency_id == agency_id]
+    return found
+
+
+def types(facts):
+    return [fact.type for fact in facts]
+
+
+def refused(error_class, action, *args, **kwargs):
+    """Run an action that must be refused with exactly this error class (a bilingual message)."""
+    with pytest.raises(JembatanError) as caught:
+        action(*args, **kwargs)
+    assert type(caught.value) is error_class, caught.value
+    assert set(caught.value.message) == {"id", "en"}
+    return caught.value
+
+
+def snapshot(case):
+    return (case.status, case.updated_at, case.rule_id, case.explanation,
+            [dict(vars(t)) for t in case.tasks])
+
+
+# -- route ---------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("start", [REPORTED, NEEDS_TRIAGE])
+def test_routing_a_new_or_untriaged_case_makes_it_routed(start):
+    case = Case(status=start)
+    explanation = {"id": "Aturan ...", "en": "Rule ..."}
+    facts = route(case, [plan("pdam-batu", "lead"), plan("pupr-batu", "support")], COORDINATOR,
+                  NOW, TaskFactory(), rule_id="batu-air", explanation=explanation, note="segera")
+    assert case.status == ROUTED
+    assert case.updated_at == NOW
+    assert case.rule_id == "batu-air" and case.explanation == explanation
+    assert [(t.id, t.agency_id, t.agency_name, t.role, t.status, t.assigned_at)
+            for t in case.tasks] == [
+        ("task-1", "pdam-batu", "PDAM", "lead", PENDING, NOW),
+        ("task-2", "pupr-batu", "Dinas PUPR", "support", PENDING, NOW)]
+    assert case.tasks[0].accept_due_at == T0 + timedelta(hours=4)
+    assert case.tasks[0].due_at == T0 + timedelta(hours=48)
+    assert facts == [Fact("routed", COORDINATOR, {
+        "rule_id": "batu-air", "explanation": explanation, "note": "segera",
+        "agencies": ["pdam-batu", "pupr-batu"], "from": start, "to": ROUTED})]
+
+
+@pytest.mark.parametrize("start", [ROUTED, IN_PROGRESS, REOPENED])
+def test_routing_a_case_already_with_agencies_keeps_its_status(start):
+    case = case_with(start, task("pdam-batu", "lead", ACCEPTED if start == IN_PROGRESS else PENDING))
+    facts = route(case, [plan("bpbd-batu", "support")], COORDINATOR, NOW, TaskFactory())
+    assert case.status == start
+    assert [t.agency_id for t in case.tasks] == ["pdam-batu", "bpbd-batu"]
+    assert types(facts) == ["routed"]
+    assert facts[0].data["from"] == start and facts[0].data["to"] == start
+    assert facts[0].data["agencies"] == ["bpbd-batu"]
+
+
+@pytest.mark.parametrize("start", [RESOLVED, CLOSED, CANCELLED])
+def test_a_resolved_closed_or_cancelled_case_cannot_be_routed(start):
+    case = case_with(start, task("pdam-batu", "lead", COMPLETED))
+    before = snapshot(case)
+    refused(Conflict, route, case, [plan("pupr-batu", "lead")], COORDINATOR, NOW, TaskFactory())
+    assert snapshot(case) == before
+
+
+def test_routing_only_to_agencies_already_at_work_is_refused():
+    case = case_with(IN_PROGRESS, task("pdam-batu", "lead", ACCEPTED),
+                     task("pupr-batu", "support", PENDING))
+    before = snapshot(case)
+    error = refused(Conflict, route, case, [plan("pdam-batu", "lead"), plan("pupr-batu", "support")],
+                    COORDINATOR, NOW, TaskFactory())
+    assert error.message["en"] == "Every one of those agencies already works on this case."
+    assert snapshot(case) == before
+
+
+def test_routing_adds_only_the_agencies_not_already_at_work():
+    case = case_with(ROUTED, task("pdam-batu", "lead"))
+    facts = route(case, [plan("pdam-batu", "lead"), plan("bpbd-batu", "support")], COORDINATOR,
+                  NOW, TaskFactory())
+    assert [t.agency_id for t in case.tasks] == ["pdam-batu", "bpbd-batu"]
+    assert facts[0].data["agencies"] == ["bpbd-batu"]
+
+
+def test_an_agency_that_declined_can_be_given_the_case_again():
+    case = case_with(NEEDS_TRIAGE, task("pdam-batu", "lead", DECLINED))
+    route(case, [plan("pdam-batu", "lead")], COORDINATOR, NOW, TaskFactory())
+    assert [(t.agency_id, t.status) for t in case.tasks] == [
+        ("pdam-batu", DECLINED), ("pdam-batu", PENDING)]
+    assert case.status == ROUTED
+
+
+def test_a_new_lead_demotes_the_existing_lead_to_support():
+    case = case_with(IN_PROGRESS, task("pdam-batu", "lead", ACCEPTED),
+                     task("pupr-batu", "support", PENDING))
+    route(case, [plan("bpbd-batu", "lead")], REGENCY, NOW, TaskFactory())
+    assert {t.agency_id: t.role for t in case.tasks} == {
+        "pdam-batu": "support", "pupr-batu": "support", "bpbd-batu": "lead"}
+
+
+def test_adding_a_support_keeps_the_existing_lead():
+    case = case_with(ROUTED, task("pdam-batu", "lead"))
+    route(case, [plan("bpbd-batu", "support")], REGENCY, NOW, TaskFactory())
+    assert {t.agency_id: t.role for t in case.tasks} == {"pdam-batu": "lead", "bpbd-batu": "support"}
+
+
+def test_a_case_never_has_two_active_leads_after_a_new_lead_and_a_reopen():
+    case = routed_case("pdam-batu", "pupr-batu")
+    accept_task(case, task_of(case, "pdam-batu"), PDAM, NOW)
+    complete_task(case, task_of(case, "pdam-batu"), PDAM, NOW, "pipa diganti")
+    route(case, [plan("bpbd-batu", "lead")], COORDINATOR, NOW, TaskFactory())   # new lead
+    for officer, agency_id in ((PUPR, "pupr-batu"), (BPBD, "bpbd-batu")):
+        accept_task(case, task_of(case, agency_id), officer, NOW)
+        complete_task(case, task_of(case, agency_id), officer, NOW, "selesai")
+    assert case.status == RESOLVED
+    reopen(case, VILLAGE, NOW, "air masih keruh", lambda t: (t.accept_due_at, t.due_at))
+    leads = [t.agency_id for t in domain.active_tasks(case) if t.role == "lead"]
+    assert leads == ["bpbd-batu"]
+
+
+# -- needs triage --------------------------------------------------------------------------------
+
+def test_a_new_case_without_a_rule_goes_to_triage():
+    case = Case()
+    explanation = {"id": "Tidak ada aturan", "en": "No rule"}
+    facts = needs_triage(case, explanation, NOW)
+    assert case.status == NEEDS_TRIAGE
+    assert case.explanation == explanation
+    assert case.updated_at == NOW
+    assert facts == [Fact("needs_triage", SYSTEM,
+                          {"from": REPORTED, "to": NEEDS_TRIAGE, "reason": explanation})]
+
+
+@pytest.mark.parametrize("start", [s for s in CASE_STATUSES if s != REPORTED])
+def test_only_a_new_case_goes_to_triage_automatically(start):
+    case = Case(status=start)
+    refused(Conflict, needs_triage, case, {"id": "x", "en": "x"}, NOW)
+    assert case.status == start and case.explanation is None
+
+
+# -- accept --------------------------------------------------------------------------------------
+
+def test_accepting_a_pending_task_records_it_and_the_first_accept_starts_the_work():
+    case = routed_case("pdam-batu", "pupr-batu")
+    lead = task_of(case, "pdam-batu")
+    facts = accept_task(case, lead, PDAM, NOW, note="tim berangkat")
+    assert (lead.status, lead.accepted_at, lead.last_note) == (ACCEPTED, NOW, "tim berangkat")
+    assert case.status == IN_PROGRESS and case.updated_at == NOW
+    assert types(facts) == ["task_accepted", "in_progress"]
+    assert facts[0] == Fact("task_accepted", PDAM, {"note": "tim berangkat"}, lead)
+    assert facts[1].actor == SYSTEM
+    assert facts[1].data == {"from": ROUTED, "to": IN_PROGRESS}
+
+
+def test_a_second_accept_does_not_start_the_work_again():
+    case = routed_case("pdam-batu", "pupr-batu")
+    accept_task(case, task_of(case, "pdam-batu"), PDAM, NOW)
+    facts = accept_task(case, task_of(case, "pupr-batu"), PUPR, NOW)
+    assert types(facts) == ["task_accepted"]
+    assert case.status == IN_PROGRESS
+
+
+def test_accepting_after_a_reopen_puts_the_case_back_in_progress():
+    case = case_with(REOPENED, task("pdam-batu", "lead", PENDING))
+    facts = accept_task(case, case.tasks[0], PDAM, NOW)
+    assert types(facts) == ["task_accepted", "in_progress"]
+    assert case.status == IN_PROGRESS
+
+
+@pytest.mark.parametrize("status", [ACCEPTED, COMPLETED, DECLINED])
+def test_only_a_pending_task_can_be_accepted(status):
+    case = case_with(IN_PROGRESS, task("pdam-batu", "lead", status),
+                     task("pupr-batu", "support", PENDING))
+    before = snapshot(case)
+    refused(Conflict, accept_task, case, case.tasks[0], PDAM, NOW)
+    assert snapshot(case) == before
+
+
+@pytest.mark.parametrize("final", [CLOSED, CANCELLED])
+def test_no_task_is_accepted_on_a_closed_or_cancelled_case(final):
+    case = case_with(final, task("pdam-batu", "lead", PENDING))
+    error = refused(Conflict, accept_task, case, case.tasks[0], PDAM, NOW)
+    assert case.tasks[0].status == PENDING and case.status == final
+    assert error.message["en"].startswith("The case is already")
+
+
+# -- decline -------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("status", [PENDING, ACCEPTED])
+def test_a_pending_or_accepted_task_can_be_declined(status):
+    case = case_with(IN_PROGRESS, task("pdam-batu", "lead", status),
+                     task("pupr-batu", "support", ACCEPTED))
+    lead = case.tasks[0]
+    facts = decline_task(case, lead, PDAM, NOW, "bukan wewenang kami")
+    assert (lead.status, lead.declined_at, lead.last_note) == (DECLINED, NOW, "bukan wewenang kami")
+    assert facts == [Fact("task_declined", PDAM, {"reason": "bukan wewenang kami"}, lead)]
+    assert case.status == IN_PROGRESS
+
+
+@pytest.mark.parametrize("status", [COMPLETED, DECLINED])
+def test_a_completed_or_declined_task_cannot_be_declined(status):
+    case = case_with(IN_PROGRESS, task("pdam-batu", "lead", status),
+                     task("pupr-batu", "support", ACCEPTED))
+    before = snapshot(case)
+    refused(Conflict, decline_task, case, case.tasks[0], PDAM, NOW, "tidak")
+    assert snapshot(case) == before
+
+
+@pytest.mark.parametrize("final", [CLOSED, CANCELLED])
+def test_no_task_is_declined_on_a_closed_or_cancelled_case(final):
+    case = case_with(final, task("pdam-batu", "lead", ACCEPTED))
+    refused(Conflict, decline_task, case, case.tasks[0], PDAM, NOW, "tidak")
+    assert case.tasks[0].status == ACCEPTED
+
+
+# -- progress ------------------------------------------------------------------------------------
+
+def test_progress_is_posted_on_an_accepted_task():
+    case = case_with(IN_PROGRESS, task("pdam-batu", "lead", ACCEPTED))
+    facts = report_progress(case, case.tasks[0], PDAM, NOW, "pipa sedang diganti")
+    assert case.tasks[0].last_note == "pipa sedang diganti"
+    assert case.tasks[0].status == ACCEPTED and case.status == IN_PROGRESS
+    assert case.updated_at == NOW
+    assert facts == [Fact("task_progressed", PDAM, {"note": "pipa sedang diganti"},
+                          case.tasks[0])]
+
+
+@pytest.mark.parametrize("status", [PENDING, COMPLETED, DECLINED])
+def test_progress_only_on_an_accepted_task(status):
+    case = case_with(IN_PROGRESS, task("pdam-batu", "lead", status),
+                     task("pupr-batu", "support", ACCEPTED))
+    before = snapshot(case)
+    refused(Conflict, report_progress, case, case.tasks[0], PDAM, NOW, "catatan")
+    assert snapshot(case) == before
+
+
+@pytest.mark.parametrize("final", [CLOSED, CANCELLED])
+def test_no_progress_on_a_closed_or_cancelled_case(final):
+    case = case_with(final, task("pdam-batu", "lead", ACCEPTED))
+    refused(Conflict, report_progress, case, case.tasks[0], PDAM, NOW, "catatan")
+
+
+# -- complete ------------------------------------------------------------------------------------
+
+def test_completing_one_task_of_several_keeps_the_case_in_progress():
+    case = case_with(IN_PROGRESS, task("pdam-batu", "lead", ACCEPTED),
+                     task("pupr-batu", "support", PENDING))
+    lead = case.tasks[0]
+    facts = complete_task(case, lead, PDAM, NOW, "pipa diganti")
+    assert (lead.status, lead.completed_at, lead.last_note) == (COMPLETED, NOW, "pipa diganti")
+    assert facts == [Fact("task_completed", PDAM, {"note": "pipa diganti"}, lead)]
+    assert case.status == IN_PROGRESS
+
+
+@pytest.mark.parametrize("status", [PENDING, COMPLETED, DECLINED])
+def test_only_an_accepted_task_can_be_completed(status):
+    case = case_with(IN_PROGRESS, task("pdam-batu", "lead", status),
+                     task("pupr-batu", "support", ACCEPTED))
+    before = snapshot(case)
+    refused(Conflict, complete_task, case, case.tasks[0], PDAM, NOW, "selesai")
+    assert snapshot(case) == before
+
+
+@pytest.mark.parametrize("final", [CLOSED, CANCELLED])
+def test_no_task_is_completed_on_a_closed_or_cancelled_case(final):
+    case = case_with(final, task("pdam-batu", "lead", ACCEPTED))
+    refused(Conflict, complete_task, case, case.tasks[0], PDAM, NOW, "selesai")
+    assert case.tasks[0].status == ACCEPTED
+
+
+# -- settle: the case follows its tasks ------------------------------------------------------------
+
+def test_the_case_is_resolved_when_every_task_not_declined_is_completed():
+    case = routed_case("pdam-batu", "pupr-batu")
+    for officer, agency_id in ((PDAM, "pdam-batu"), (PUPR, "pupr-batu")):
+        accept_task(case, task_of(case, agency_id), officer, NOW)
+    complete_task(case, task_of(case, "pdam-batu"), PDAM, NOW, "pipa diganti")
+    assert case.status == IN_PROGRESS
+    facts = complete_task(case, task_of(case, "pupr-batu"), PUPR, NOW, "jalan ditutup kembali")
+    assert types(facts) == ["task_completed", "resolved"]
+    assert facts[1] == Fact("resolved", SYSTEM, {"from": IN_PROGRESS, "to": RESOLVED})
+    assert case.status == RESOLVED
+
+
+def test_the_case_needs_triage_when_every_agency_declined():
+    case = routed_case("pdam-batu", "pupr-batu")
+    first = decline_task(case, task_of(case, "pdam-batu"), PDAM, NOW, "bukan wewenang")
+    assert types(first) == ["task_declined"] and case.status == ROUTED
+    facts = decline_task(case, task_of(case, "pupr-batu"), PUPR, NOW, "bukan wewenang")
+    assert types(facts) == ["task_declined", "needs_triage"]
+    assert case.status == NEEDS_TRIAGE
+    assert facts[1].actor == PUPR
+    assert facts[1].data == {"from": ROUTED, "to": NEEDS_TRIAGE, "reason": {
+        "id": "Semua instansi menolak tugasnya.", "en": "Every agency declined its task."}}
+
+
+def test_a_declined_support_and_a_completed_lead_resolve_the_case():
+    case = routed_case("pdam-batu", "pupr-batu")
+    decline_task(case, task_of(case, "pupr-batu"), PUPR, NOW, "bukan wewenang")
+    accept_task(case, task_of(case, "pdam-batu"), PDAM, NOW)
+    facts = complete_task(case, task_of(case, "pdam-batu"), PDAM, NOW, "selesai")
+    assert types(facts) == ["task_completed", "resolved"]
+    assert case.status == RESOLVED
+
+
+def test_a_support_declining_after_the_lead_completed_resolves_the_case():
+    case = routed_case("pdam-batu", "pupr-batu")
+    accept_task(case, task_of(case, "pdam-batu"), PDAM, NOW)
+    complete_task(case, task_of(case, "pdam-batu"), PDAM, NOW, "selesai")
+    assert case.status == IN_PROGRESS
+    facts = decline_task(case, task_of(case, "pupr-batu"), PUPR, NOW, "tidak perlu")
+    assert types(facts) == ["task_declined", "resolved"]
+    assert case.status == RESOLVED
+
+
+def test_the_first_accept_moves_a_routed_case_in_progress_via_settle():
+    case = case_with(ROUTED, task("pdam-batu", "lead", ACCEPTED))
+    facts = domain.settle(case, PDAM, NOW)
+    assert types(facts) == ["in_progress"] and case.status == IN_PROGRESS
+    assert domain.settle(case, PDAM, NOW) == []
+
+
+# -- confirm and reopen ----------------------------------------------------------------------------
+
+def test_the_village_confirms_a_resolved_case_and_it_closes():
+    case = case_with(RESOLVED, task("pdam-batu", "lead", COMPLETED))
+    facts = confirm(case, VILLAGE, NOW, note="air mengalir lagi")
+    assert case.status == CLOSED and case.updated_at == NOW
+    assert facts == [Fact("closed", VILLAGE,
+                          {"from": RESOLVED, "to": CLOSED, "note": "air mengalir lagi"})]
+
+
+@pytest.mark.parametrize("start", [s for s in CASE_STATUSES if s != RESOLVED])
+def test_only_a_resolved_case_can_be_confirmed(start):
+    case = Case(status=start)
+    refused(Conflict, confirm, case, VILLAGE, NOW)
+    assert case.status == start
+
+
+def test_reopening_gives_completed_tasks_back_with_new_deadlines():
+    lead = task("pdam-batu", "lead", COMPLETED)
+    lead.accepted_at, lead.completed_at = T0, T0 + timedelta(hours=1)
+    support = task("pupr-batu", "support", DECLINED)
+    support.declined_at = T0
+    case = case_with(RESOLVED, lead, support)
+    given_back = []
+
+    def due_after(t):
+        given_back.append(t.agency_id)
+        return NOW + timedelta(hours=4), NOW + timedelta(hours=48)
+
+    facts = reopen(case, VILLAGE, NOW, "air masih keruh", due_after)
+    assert case.status == REOPENED and case.updated_at == NOW
+    assert facts == [Fact("reopened", VILLAGE,
+                          {"from": RESOLVED, "to": REOPENED, "reason": "air masih keruh"})]
+    assert given_back == ["pdam-batu"]
+    assert (lead.status, lead.accepted_at, lead.completed_at) == (PENDING, None, None)
+    assert (lead.accept_due_at, lead.due_at) == (NOW + timedelta(hours=4),
+                                                NOW + timedelta(hours=48))
+    assert (support.status, support.declined_at) == (DECLINED, T0)
+
+
+@pytest.mark.parametrize("start", [s for s in CASE_STATUSES if s != RESOLVED])
+def test_only_a_resolved_case_can_be_reopened(start):
+    case = case_with(start, task("pdam-batu", "lead", COMPLETED))
+    before = snapshot(case)
+    refused(Conflict, reopen, case, VILLAGE, NOW, "belum", lambda t: (None, None))
+    assert snapshot(case) == before
+
+
+def test_a_reopened_case_runs_again_to_resolved_and_closed():
+    case = routed_case("pdam-batu")
+    accept_task(case, case.tasks[0], PDAM, NOW)
+    complete_task(case, case.tasks[0], PDAM, NOW, "selesai")
+    reopen(case, VILLAGE, NOW, "belum", lambda t: (t.accept_due_at, t.due_at))
+    assert (case.status, case.tasks[0].status) == (REOPENED, PENDING)
+    assert types(accept_task(case, case.tasks[0], PDAM, NOW)) == ["task_accepted", "in_progress"]
+    assert types(complete_task(case, case.tasks[0], PDAM, NOW, "ok")) == [
+        "task_completed", "resolved"]
+    assert types(confirm(case, VILLAGE, NOW)) == ["closed"]
+    assert case.status == CLOSED
+
+
+# -- comment -----------------------------------------------------------------------------------
+
+def test_anyone_who_sees_the_case_may_comment():
+    case = routed_case("pdam-batu")
+    facts = comment(case, PDAM, NOW, "kami cek besok", "c-1")
+    assert facts == [Fact("comment", PDAM, {"body": "kami cek besok", "comment_id": "c-1"})]
+    assert case.updated_at == NOW
+    refused(NotFound, comment, case, OTHER_VILLAGE, NOW, "halo", "c-2")
+
+
+# -- the facts are what the service records -----------------------------------------------------------
+
+def test_every_fact_type_has_a_timeline_line():
+    expected = {"routed", "needs_triage", "in_progress", "task_accepted", "task_declined",
+                "task_progressed", "task_completed", "resolved", "closed", "reopened", "comment"}
+    assert expected <= set(TIMELINE)
+
+
+def test_a_full_story_produces_the_facts_the_service_records_in_order():
+    case = Case()
+    produced = route(case, [plan("pdam-batu"), plan("pupr-batu", "support")], COORDINATOR, NOW,
+                     TaskFactory())
+    produced += accept_task(case, task_of(case, "pdam-batu"), PDAM, NOW)
+    produced += report_progress(case, task_of(case, "pdam-batu"), PDAM, NOW, "dikerjakan")
+    produced += decline_task(case, task_of(case, "pupr-batu"), PUPR, NOW, "tidak perlu")
+    produced += complete_task(case, task_of(case, "pdam-batu"), PDAM, NOW, "selesai")
+    produced += reopen(case, VILLAGE, NOW, "belum", lambda t: (t.accept_due_at, t.due_at))
+    produced += accept_task(case, task_of(case, "pdam-batu"), PDAM, NOW)
+    produced += complete_task(case, task_of(case, "pdam-batu"), PDAM, NOW, "selesai")
+    produced += confirm(case, VILLAGE, NOW)
+    assert types(produced) == [
+        "routed", "task_accepted", "in_progress", "task_progressed", "task_declined",
+        "task_completed", "resolved", "reopened", "task_accepted", "in_progress",
+        "task_completed", "resolved", "closed"]
+    assert all(fact.type in TIMELINE for fact in produced)
+    task_facts = [f for f in produced if f.type.startswith("task_")]
+    assert all(f.task is not None for f in task_facts)
+    assert all(f.task is None for f in produced if not f.type.startswith("task_"))
+
+
+# -- who sees what ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("actor, sees", [
+    (ADMIN, True),
+    (VILLAGE, True),
+    (OTHER_VILLAGE, False),
+    (COORDINATOR, True),
+    (OTHER_COORDINATOR, False),
+    (REGENCY, True),
+    (OTHER_REGENCY, False),
+    (PDAM, True),                                   # has a task
+    (PUPR, True),                                   # has a declined task: still sees it
+    (BPBD, False),                                  # no task on this case
+    ({"id": "x", "role": "citizen", "name": "Warga", "scope": PUNTEN}, False),
+    ({"id": "x", "role": "system", "name": "Jembatan", "scope": None}, False),
+    ({"id": "x", "name": "No role", "scope": PUNTEN}, False),
+])
+def test_can_see_follows_the_callers_jurisdiction(actor, sees):
+    case = case_with(ROUTED, task("pdam-batu", "lead"), task("pupr-batu", "support", DECLINED))
+    assert can_see(actor, case) is sees
+
+
+def test_a_missing_or_invisible_case_is_not_found():
+    refused(NotFound, require_visible, VILLAGE, None)
+    refused(NotFound, require_visible, OTHER_VILLAGE, Case())
+    require_visible(VILLAGE, Case())            # no error
+
+
+def test_own_task_gives_an_agency_its_own_task():
+    case = case_with(ROUTED, task("pdam-batu", "lead"), task("pupr-batu", "support"))
+    assert own_task(PDAM, case, "task-pdam-batu") is case.tasks[0]
+
+
+def test_own_task_does_not_find_another_agencys_task():
+    case = case_with(ROUTED, task("pdam-batu", "lead"), task("pupr-batu", "support"))
+    error = refused(NotFound, own_task, PDAM, case, "task-pupr-batu")
+    assert error.message["en"] == "Task not found."
+    refused(NotFound, own_task, PDAM, case, "task-nope")
+
+
+def test_own_task_for_an_agency_without_a_task_hides_the_case():
+    case = case_with(ROUTED, task("pdam-batu", "lead"))
+    error = refused(NotFound, own_task, BPBD, case, "task-pdam-batu")
+    assert error.message["en"] == "Case not found."
+
+
+@pytest.mark.parametrize("actor", [COORDINATOR, REGENCY, ADMIN, VILLAGE])
+def test_own_task_is_forbidden_to_a_role_that_is_not_an_agency(actor):
+    case = case_with(ROUTED, task("pdam-batu", "lead"))
+    refused(Forbidden, own_task, actor, case, "task-pdam-batu")
+
+
+def test_require_village_of_lets_the_reporting_village_through():
+    case = case_with(RESOLVED, task("pdam-batu", "lead", COMPLETED))
+    assert require_village_of(VILLAGE, case) is None
+    refused(NotFound, require_village_of, OTHER_VILLAGE, case)
+
+
+@pytest.mark.parametrize("actor", [PDAM, COORDINATOR, REGENCY, ADMIN])
+def test_require_village_of_forbids_anyone_else_who_sees_the_case(actor):
+    case = case_with(RESOLVED, task("pdam-batu", "lead", COMPLETED))
+    assert can_see(actor, case)
+    refused(Forbidden, require_village_of, actor, case)
+
+
+@pytest.mark.parametrize("actor", [COORDINATOR, REGENCY, ADMIN])
+def test_require_supervisor_passes_for_coordinator_regency_and_admin(actor):
+    assert require_supervisor(actor, case_with(ROUTED, task("pdam-batu"))) is None
+
+
+@pytest.mark.parametrize("actor", [VILLAGE, PDAM])
+def test_require_supervisor_forbids_village_and_agency(actor):
+    refused(Forbidden, require_supervisor, actor, case_with(ROUTED, task("pdam-batu")))
+
+
+@pytest.mark.parametrize("actor", [OTHER_COORDINATOR, OTHER_REGENCY, BPBD])
+def test_require_supervisor_hides_a_case_outside_the_jurisdiction(actor):
+    refused(NotFound, require_supervisor, actor, case_with(ROUTED, task("pdam-batu")))
+
+
+# -- overdue ---------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("case_status, task_status, due_in_hours, overdue", [
+    (ROUTED, PENDING, -1, True),
+    (IN_PROGRESS, ACCEPTED, -1, True),
+    (IN_PROGRESS, ACCEPTED, 1, False),
+    (IN_PROGRESS, ACCEPTED, 0, False),             # due exactly now is not yet overdue
+    (IN_PROGRESS, COMPLETED, -1, False),           # done tasks never make a case overdue
+    (NEEDS_TRIAGE, DECLINED, -1, False),
+    (CLOSED, PENDING, -1, False),                  # a final case is never overdue
+    (CANCELLED, ACCEPTED, -1, False),
+    (ROUTED, PENDING, None, False),                # no deadline
+])
+def test_is_overdue_when_an_active_task_missed_its_deadline(case_status, task_status,
+                                                           due_in_hours, overdue):
+    due = None if due_in_hours is None else NOW + timedelta(hours=due_in_hours)
+    case = case_with(case_status, task("pdam-batu", "lead", task_status, due_at=due))
+    assert is_overdue(case, NOW) is overdue
+
+
+def test_is_overdue_when_any_one_active_task_is_late():
+    case = case_with(IN_PROGRESS,
+                     task("pdam-batu", "lead", ACCEPTED, due_at=NOW + timedelta(hours=5)),
+                     task("pupr-batu", "support", PENDING, due_at=NOW - timedelta(minutes=1)))
+    assert is_overdue(case, NOW) is True
+
+
+# -- random stories keep the invariants ----------------------------------------------------------------
+
+AGENCIES = sorted(AGENCY_NAMES)
+OFFICERS = {agency_id: agency(agency_id) for agency_id in AGENCIES}
+
+
+class CaseLife(RuleBasedStateMachine):
+    """Anyone does anything, in any order; refusals are fine, broken invariants are not."""
+
+    def __init__(self):
+        super().__init__()
+        self.case = Case()
+        self.new_task = TaskFactory()
+        self.clock = T0
+
+    def act(self, action, *args):
+        self.clock += timedelta(minutes=1)
+        before = snapshot(self.case)
+        try:
+            facts = action(*args)
+        except (Conflict, Forbidden, NotFound) as error:
+            assert set(error.message) == {"id", "en"}
+            assert snapshot(self.case) == before, "a refused action changed the case"
+            return
+        assert facts, f"{action.__name__} succeeded without a fact"
+        assert all(isinstance(f, Fact) and f.type in TIMELINE for f in facts)
+
+    @rule(plans=st.lists(st.tuples(st.sampled_from(AGENCIES), st.sampled_from(["lead", "support"])),
+                         min_size=1, max_size=3, unique_by=lambda p: p[0]),
+          by=st.sampled_from([COORDINATOR, REGENCY, ADMIN]))
+    def route_case(self, plans, by):
+        planned = [plan(agency_id, role, at=self.clock) for agency_id, role in plans]
+        self.act(route, self.case, planned, by, self.clock, self.new_task)
+
+    @rule()
+    def no_rule_matched(self):
+        self.act(needs_triage, self.case, {"id": "tidak ada", "en": "none"}, self.clock)
+
+    @precondition(lambda self: self.case.tasks)
+    @rule(data=st.data(),
+          action=st.sampled_from([accept_task, decline_task, report_progress, complete_task]))
+    def task_action(self, data, action):
+        chosen = data.draw(st.sampled_from(self.case.tasks))
+        officer = OFFICERS[chosen.agency_id]
+
+        def as_agency(case, task_id, actor, now):
+            own = own_task(actor, case, task_id)
+            if action is accept_task:
+                return action(case, own, actor, now)
+            return action(case, own, actor, now, "catatan")
+
+        as_agency.__name__ = action.__name__
+        self.act(as_agency, self.case, chosen.id, officer, self.clock)
+
+    @rule()
+    def village_confirms(self):
+        self.act(confirm, self.case, VILLAGE, self.clock)
+
+    @rule()
+    def village_reopens(self):
+        clock = self.clock
+        self.act(reopen, self.case, VILLAGE, clock, "belum beres",
+                 lambda t: (clock + timedelta(hours=4), clock + timedelta(hours=48)))
+
+    @rule(by=st.sampled_from([VILLAGE, COORDINATOR, ADMIN]))
+    def someone_comments(self, by):
+        self.act(comment, self.case, by, self.clock, "halo", "c")
+
+    @invariant()
+    def a_resolved_or_closed_case_has_no_work_left(self):
+        if self.case.status in (RESOLVED, CLOSED):
+            assert not domain.active_tasks(self.case), [t.status for t in self.case.tasks]
+
+    @invariant()
+    def a_case_whose_every_task_was_declined_needs_triage(self):
+        if self.case.tasks and all(t.status == DECLINED for t in self.case.tasks):
+            assert self.case.status == NEEDS_TRIAGE
+
+    @invariant()
+    def an_accepted_task_means_the_case_is_in_progress(self):
+        if any(t.status == ACCEPTED for t in self.case.tasks):
+            assert self.case.status == IN_PROGRESS
+
+    @invariant()
+    def statuses_are_known(self):
+        assert self.case.status in CASE_STATUSES
+        assert all(t.status in domain.TASK_STATUSES for t in self.case.tasks)
+
+
+CaseLife.TestCase.settings = settings(max_examples=150, stateful_step_count=30, deadline=None,
+                                      suppress_health_check=[HealthCheck.too_slow])
+test_random_stories_keep_the_case_invariants = CaseLife.TestCase

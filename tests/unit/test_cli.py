@@ -1,0 +1,61 @@
+"""The operator's command line: adding actors and loading rules, refusing what is wrong."""
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from jembatan.cli import main
+from services.routing.jurisdiction import DEMO_FILE
+
+
+@pytest.fixture
+def cli(tmp_path, monkeypatch):
+    monkeypatch.setenv("JEMBATAN_DATA_DIR", str(tmp_path))
+
+    def invoke(*args):
+        return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+    return invoke
+
+
+def test_an_actor_is_added_with_a_token_shown_once(cli):
+    result = cli("actors", "add", "--role", "village", "--scope", "35.79.02.2001",
+                 "--name", "Sekretaris Desa Punten", "--json")
+    assert result.exit_code == 0, result.output
+    actor = json.loads(result.output)
+    assert actor["role"] == "village" and actor["scope"] == "35.79.02.2001"
+    assert actor["token"].startswith("jbt_")
+
+
+@pytest.mark.parametrize("args,complaint", [
+    (("--role", "village", "--scope", "35.79.02.2999", "--name", "X"), "no village"),
+    (("--role", "village", "--scope", "35.79.02", "--name", "X"), "village scope"),
+    (("--role", "coordinator", "--scope", "35.79.09", "--name", "X"), "no district"),
+    (("--role", "regency", "--scope", "99.99", "--name", "X"), "no regency"),
+    (("--role", "agency", "--scope", "pdam-batu", "--name", "X"), "no agency"),
+    (("--role", "admin", "--scope", "35.79", "--name", "X"), "no scope"),
+    (("--role", "village", "--scope", "35.79.02.2001", "--name", "  "), "blank"),
+    (("--role", "mayor", "--scope", "35.79", "--name", "X"), "mayor"),
+])
+def test_an_actor_with_a_wrong_scope_is_refused(cli, args, complaint):
+    result = cli("actors", "add", *args)
+    assert result.exit_code == 2
+    assert complaint in result.output
+
+
+def test_an_agency_actor_needs_the_agency_loaded_first(cli):
+    assert cli("rules", "load", str(DEMO_FILE)).exit_code == 0
+    result = cli("actors", "add", "--role", "agency", "--scope", "pdam-batu", "--name", "Petugas")
+    assert result.exit_code == 0, result.output
+
+
+def test_a_rules_file_naming_an_unknown_agency_is_refused(cli, tmp_path):
+    document = json.loads(DEMO_FILE.read_text())
+    document["rules"][0]["lead"] = "pdam-malang"
+    document["rules"][1]["category"] = "air-minum"
+    broken = tmp_path / "broken.json"
+    broken.write_text(json.dumps(document))
+    result = cli("rules", "load", str(broken))
+    assert result.exit_code == 2
+    assert "unknown agency pdam-malang" in result.output
+    assert "unknown category air-minum" in result.output
