@@ -26,13 +26,16 @@ def main():
 
 @main.command()
 @click.option("--port", type=int, help="HTTP port of the API (JEMBATAN_HTTP_PORT, default 8000).")
+@click.option("--demo", is_flag=True, help="Seed the demo city first and print its tokens.")
 @_data_dir_option
-def up(port):
+def up(port, demo):
     """Start every service and the HTTP gateway, until Ctrl-C or SIGTERM."""
     from jembatan.runner import Supervisor
 
     if port:
         os.environ["JEMBATAN_HTTP_PORT"] = str(port)
+    if demo:
+        print_seeded(as_json=False)
     _or_exit(lambda: Supervisor().run())
 
 
@@ -56,6 +59,10 @@ def demo():
 @_data_dir_option
 def demo_seed(as_json):
     """Load Kota Batu, its agencies and rules, and one actor per party; print their tokens."""
+    print_seeded(as_json)
+
+
+def print_seeded(as_json):
     from jembatan.demo import seed
 
     result = seed()

@@ -3,6 +3,7 @@ import importlib
 import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -49,6 +50,8 @@ def prepare_broker():
 def run_service(name):
     """Run one service in this process until SIGTERM or Ctrl-C, then stop it cleanly."""
     configure_logging()
+    if name == "gateway":
+        check_port_free(config.http_port())
     prepare_broker()
     runner = ServiceRunner(config.nameko_config(name))
     runner.add_service(service_class(name))
@@ -75,6 +78,18 @@ def run_service(name):
     log.info("%s: stopped", name)
 
 
+def check_port_free(port):
+    """Refuse to start when the HTTP port is taken (the gateway would fail over and over)."""
+    # Bound without SO_REUSEPORT: the gateway's own socket has it, and would otherwise share.
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("0.0.0.0", port))
+        except OSError as exc:
+            raise ConnectionError(f"port {port} is already in use ({exc.strerror}); stop what "
+                                  "uses it or choose another with --port") from None
+
+
 class Supervisor:
     """`jembatan up`: every service as a child process; one that dies is started again."""
 
@@ -88,6 +103,7 @@ class Supervisor:
 
     def run(self):
         configure_logging()
+        check_port_free(config.http_port())
         prepare_broker()
         signal.signal(signal.SIGTERM, self._stop)
         signal.signal(signal.SIGINT, self._stop)

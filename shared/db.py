@@ -9,13 +9,13 @@ transaction, so a redelivered event is recognised and does nothing.
 import json
 import logging
 from contextlib import contextmanager
-from datetime import timezone
+from datetime import timedelta, timezone
 
 import eventlet
 from nameko.extensions import DependencyProvider
 from sqlalchemy import (
     Column, DateTime, Integer, MetaData, String, Table, Text, TypeDecorator, create_engine,
-    event, insert, select, update,
+    delete, event, insert, select, update,
 )
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -26,6 +26,10 @@ from shared.messaging import EventPublisher
 log = logging.getLogger(__name__)
 
 SWEEP_INTERVAL_SECONDS = 2.0
+CLEANUP_EVERY_ROUNDS = 1800          # about once an hour
+OUTBOX_RETENTION = timedelta(days=7)
+# Longer than any redelivery can take: a mark older than this is never needed again.
+PROCESSED_RETENTION = timedelta(days=30)
 
 
 class UTCDateTime(TypeDecorator):
@@ -199,12 +203,26 @@ class Store:
                                     .values(published_at=utcnow()))
                 sent += 1
 
+    def forget_old_messages(self):
+        """Drop published outbox rows and processed-event marks past their retention."""
+        published_before = utcnow() - OUTBOX_RETENTION
+        processed_before = utcnow() - PROCESSED_RETENTION
+        with self.sessions() as session, session.begin():
+            session.execute(delete(self.outbox).where(
+                self.outbox.c.published_at < published_before))
+            session.execute(delete(self.processed).where(
+                self.processed.c.processed_at < processed_before))
+
     def start_sweeper(self):
         def sweep():
+            rounds = 0
             while True:
                 eventlet.sleep(SWEEP_INTERVAL_SECONDS)
+                rounds += 1
                 try:
                     self.relay()
+                    if rounds % CLEANUP_EVERY_ROUNDS == 0:
+                        self.forget_old_messages()
                 except Exception:
                     log.exception("%s: outbox sweep failed", self.service)
 

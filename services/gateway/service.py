@@ -123,7 +123,11 @@ class GatewayService:
     @api("GET", "/cases/<case_id>", summary="One case", answers=case_answers(), roles="in scope")
     def get_case(self, request, case_id):
         actor = self.auth.actor(request)
-        return self.requests.get_case(actor, case_id, lang=language(request))
+        try:
+            return self.requests.get_case(actor, case_id, lang=language(request))
+        except NotFound:
+            # Reported a moment ago and not opened yet: the village still finds it.
+            return self.villages.reported_case(actor, case_id, lang=language(request))
 
     @api("GET", "/cases/<case_id>/timeline", summary="Every step of a case, oldest first",
          answers={200: schemas.TimelineEntryOut(many=True)}, roles="in scope")

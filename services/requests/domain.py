@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from shared.errors import Conflict, Forbidden, NotFound
 from shared.i18n import text
+from shared.jurisdiction import covers
 
 REPORTED, NEEDS_TRIAGE, ROUTED, IN_PROGRESS = "reported", "needs_triage", "routed", "in_progress"
 RESOLVED, CLOSED, REOPENED, CANCELLED = "resolved", "closed", "reopened", "cancelled"
@@ -43,18 +44,9 @@ class Fact:
 
 def can_see(actor, case):
     """The caller's jurisdiction: its village, district or regency, its agency's tasks."""
-    role, scope = actor.get("role"), actor.get("scope")
-    if role == "admin":
-        return True
-    if role == "village":
-        return case.village_code == scope
-    if role == "coordinator":
-        return case.district_code == scope
-    if role == "regency":
-        return case.regency_code == scope
-    if role == "agency":
-        return any(task.agency_id == scope for task in case.tasks)
-    return False
+    if actor.get("role") == "agency":
+        return any(task.agency_id == actor.get("scope") for task in case.tasks)
+    return covers(actor, case.village_code, case.district_code, case.regency_code)
 
 
 def not_found():

@@ -12,6 +12,11 @@ from shared.db import Database
 from shared.errors import DOMAIN_ERRORS, NotFound, ValidationFailed
 from shared.events import iso, utcnow
 from shared.i18n import text
+from shared.jurisdiction import covers
+
+
+REPORTED_LABEL = text("dilaporkan", "reported")
+TRACKING_NUMBER_ATTEMPTS = 5
 
 
 def place_refs(session, village_code):
@@ -57,16 +62,18 @@ class VillagesService:
                 domain.check_idempotent_retry(existing.request_fingerprint, digest)
                 return {"case_id": existing.id, "tracking_number": existing.tracking_number,
                         "status": "reported"}
-        try:
-            return self._store_report(actor, village_code, report, digest, idempotency_key)
-        except IntegrityError:
-            # A concurrent request with the same key won the race: answer with its case.
-            existing = self._by_idempotency_key(village_code, idempotency_key)
-            if existing is None:
-                raise
-            domain.check_idempotent_retry(existing.request_fingerprint, digest)
-            return {"case_id": existing.id, "tracking_number": existing.tracking_number,
-                    "status": "reported"}
+        for _attempt in range(TRACKING_NUMBER_ATTEMPTS):
+            try:
+                return self._store_report(actor, village_code, report, digest, idempotency_key)
+            except IntegrityError:
+                # Either a concurrent request with the same key won the race (answer with its
+                # case), or the random tracking number was taken (draw another).
+                existing = self._by_idempotency_key(village_code, idempotency_key)
+                if existing is not None:
+                    domain.check_idempotent_retry(existing.request_fingerprint, digest)
+                    return {"case_id": existing.id, "tracking_number": existing.tracking_number,
+                            "status": "reported"}
+        raise RuntimeError("no free tracking number after several draws")
 
     def _by_idempotency_key(self, village_code, key):
         if key is None:
@@ -108,6 +115,34 @@ class VillagesService:
                 "reported_at": iso(now),
             }, correlation_id=row.id)
         return {"case_id": row.id, "tracking_number": row.tracking_number, "status": "reported"}
+
+    @rpc(expected_exceptions=DOMAIN_ERRORS)
+    def reported_case(self, actor, case_id, lang="id"):
+        """A report the requests service has not opened yet, shown as a case that is reported.
+
+        Between the 202 and the case opening (milliseconds, or longer while requests is down)
+        the village still finds what it reported.
+        """
+        with self.db.read() as session:
+            report = session.get(Report, case_id)
+            refs = report and place_refs(session, report.village_code)
+        if report is None or not covers(actor, refs[0]["code"], refs[1]["code"], refs[2]["code"]):
+            raise NotFound(text("Kasus tidak ditemukan.", "Case not found."))
+        created = iso(report.created_at)
+        village, district, regency = refs
+        return {
+            "id": report.id, "tracking_number": report.tracking_number, "status": "reported",
+            "status_label": REPORTED_LABEL[lang],
+            "category": report.category, "title": report.title,
+            "description": report.description, "severity": report.severity,
+            "affected_people": report.affected_people, "village": village,
+            "district": district, "regency": regency, "agencies": [], "tasks": [],
+            "created_at": created, "updated_at": created, "overdue": False,
+            "location": ({"lat": report.lat, "lon": report.lon} if report.lat is not None
+                         else None),
+            "reporter": {"name": report.reporter_name},
+            "routing": {"rule_id": None, "explanation": None},
+        }
 
     @rpc(expected_exceptions=DOMAIN_ERRORS)
     def get_village(self, code):

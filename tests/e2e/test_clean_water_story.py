@@ -154,3 +154,27 @@ def test_a_report_without_a_matching_rule_waits_for_the_coordinator(system):
     assert [(e["type"], e["actor"]["role"]) for e in timeline] == [
         ("reported", "village"), ("needs_triage", "system"), ("routed", "coordinator")]
     assert eventually(lambda: system.count("routing", "decisions", "case_id = ?", (case_id,)) == 1)
+
+
+def test_a_report_is_found_at_once_after_its_202(system):
+    village = system.village(PUNTEN)
+    for n in range(10):
+        accepted = report(village, clean_water_report(title=f"Air mati di RW {n}"))
+        case = village.get(f"/cases/{accepted['case_id']}")
+        assert case.status_code == 200, case.text
+        assert case.json()["tracking_number"] == accepted["tracking_number"]
+        assert case.json()["status"] in ("reported", "routed")
+    assert system.village("35.79.02.2002").get(f"/cases/{accepted['case_id']}").status_code == 404
+
+
+def test_while_requests_is_down_a_case_read_answers_503_and_nothing_is_lost(system):
+    village = system.village(PUNTEN)
+    system.kill("requests")
+    try:
+        accepted = report(village, clean_water_report(title="Air mati di Dusun Jeding"))
+        answer = village.get(f"/cases/{accepted['case_id']}")
+        assert answer.status_code == 503, answer.text
+        assert answer.json()["error"]["code"] == "unavailable"
+    finally:
+        system.run("requests")
+    case_when(village, accepted["case_id"], "routed", timeout=30)
