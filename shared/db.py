@@ -1,8 +1,8 @@
 """Each service's own database: engine, the transactional outbox and idempotent consumption.
 
 A service writes its state change and the events that announce it in one transaction
-(`Database.transaction`). Right after the commit the outbox relay publishes them with
-confirms and marks them sent; a periodic sweep publishes whatever a crash left behind.
+(`Store.transaction`). Right after the commit they are published with confirms and marked
+sent; a periodic sweep publishes whatever a crash or an absent broker left behind.
 A consumer passes the event it handles: the `(consumer, event_id)` row is written in the same
 transaction, so a redelivered event is recognised and does nothing.
 """
@@ -26,6 +26,7 @@ from shared.messaging import EventPublisher
 log = logging.getLogger(__name__)
 
 SWEEP_INTERVAL_SECONDS = 2.0
+SWEEP_GRACE = timedelta(seconds=5)  # rows younger than this are being published after commit
 CLEANUP_EVERY_ROUNDS = 1800          # about once an hour
 OUTBOX_RETENTION = timedelta(days=7)
 # Longer than any redelivery can take: a mark older than this is never needed again.
@@ -93,7 +94,7 @@ class UnitOfWork:
     def __init__(self, session, store):
         self.session = session
         self._store = store
-        self.emitted = 0
+        self.envelopes = []
 
     def emit(self, event_type, payload, correlation_id):
         envelope = make_event(event_type, payload, self._store.service, correlation_id)
@@ -101,7 +102,7 @@ class UnitOfWork:
             event_id=envelope["event_id"], type=event_type, body=json.dumps(envelope),
             created_at=utcnow(),
         ))
-        self.emitted += 1
+        self.envelopes.append(envelope)
         return envelope
 
 
@@ -122,7 +123,6 @@ class Store:
         publishes = amqp_uri and self.outbox is not None
         self.publisher = EventPublisher(amqp_uri) if publishes else None
         self._relay_lock = eventlet.semaphore.Semaphore()
-        self._relay_again = False
         self._sweeper = None
 
     def create_schema(self):
@@ -146,8 +146,8 @@ class Store:
                     self._mark_processed(session, consumed_event)
                 unit = UnitOfWork(session, self)
                 yield unit
-        if unit.emitted:
-            self.relay_soon()
+        if unit.envelopes:
+            self.publish_committed(unit.envelopes)
 
     def _mark_processed(self, session, consumed_event):
         seen = session.execute(select(self.processed.c.event_id).where(
@@ -162,46 +162,51 @@ class Store:
 
     # -- the outbox relay -------------------------------------------------------------------
 
-    def relay_soon(self):
-        """Publish pending outbox rows now, in the background."""
+    def publish_committed(self, envelopes):
+        """Publish what a transaction just committed, at once; the sweep retries a failure."""
         if self.publisher is None:
             return
-        if self._relay_lock.locked():
-            self._relay_again = True
-            return
-        eventlet.spawn_n(self.relay)
+        published = []
+        try:
+            for envelope in envelopes:
+                self.publisher.publish(envelope)
+                published.append(envelope["event_id"])
+        except Exception as exc:  # the broker is away: the rows wait for the sweep
+            log.warning("%s: publishing after commit failed, the sweep will retry: %s",
+                        self.service, exc)
+        self._mark_published(published)
 
-    def relay(self):
-        """Publish every pending outbox row, oldest first; returns how many were sent."""
+    def _mark_published(self, event_ids):
+        if event_ids:
+            with self.sessions() as session, session.begin():
+                session.execute(update(self.outbox).where(self.outbox.c.event_id.in_(event_ids))
+                                .values(published_at=utcnow()))
+
+    def relay(self, older_than=timedelta(0)):
+        """Publish the pending outbox rows created before `older_than` ago, oldest first.
+
+        The sweep passes a grace period, so that it leaves alone what `publish_committed` is
+        publishing right now. Returns how many were sent.
+        """
         sent = 0
         with self._relay_lock:
-            self._relay_again = True
-            while self._relay_again:
-                self._relay_again = False
-                sent += self._relay_batch()
-        return sent
-
-    def _relay_batch(self):
-        sent = 0
-        while True:
-            with self.sessions() as session:
-                rows = session.execute(
-                    select(self.outbox.c.seq, self.outbox.c.body)
-                    .where(self.outbox.c.published_at.is_(None))
-                    .order_by(self.outbox.c.seq).limit(100)
-                ).all()
-            if not rows:
-                return sent
-            for seq, body in rows:
+            while True:
+                with self.sessions() as session:
+                    rows = session.execute(
+                        select(self.outbox.c.event_id, self.outbox.c.body)
+                        .where(self.outbox.c.published_at.is_(None),
+                               self.outbox.c.created_at <= utcnow() - older_than)
+                        .order_by(self.outbox.c.seq).limit(100)).all()
+                published = []
                 try:
-                    self.publisher.publish(json.loads(body))
-                except Exception as exc:
-                    log.warning("%s: outbox publish failed, will retry: %s", self.service, exc)
+                    for event_id, body in rows:
+                        self.publisher.publish(json.loads(body))
+                        published.append(event_id)
+                finally:
+                    self._mark_published(published)
+                sent += len(published)
+                if len(rows) < 100:
                     return sent
-                with self.sessions() as session, session.begin():
-                    session.execute(update(self.outbox).where(self.outbox.c.seq == seq)
-                                    .values(published_at=utcnow()))
-                sent += 1
 
     def forget_old_messages(self):
         """Drop published outbox rows and processed-event marks past their retention."""
@@ -220,7 +225,7 @@ class Store:
                 eventlet.sleep(SWEEP_INTERVAL_SECONDS)
                 rounds += 1
                 try:
-                    self.relay()
+                    self.relay(older_than=SWEEP_GRACE)
                     if rounds % CLEANUP_EVERY_ROUNDS == 0:
                         self.forget_old_messages()
                 except Exception:

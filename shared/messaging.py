@@ -6,9 +6,10 @@ The holes nameko leaves (ARCHITECTURE.md, "Never lose a case") are closed here, 
   by whoever connects first, before anything is published, so no event meets a missing queue;
 * events are published persistent, `mandatory`, with publisher confirms: a publish either
   reached a queue or raises, and the outbox row stays pending;
-* a handler that raises is retried with backoff while its message stays unacknowledged; past
-  the last attempt, or when the message cannot be parsed, the message goes to the dead-letter
-  queue with the reason and its original headers, and the next message flows.
+* a handler that raises is retried later: its message waits in a delay queue (1 s, then 5 s,
+  30 s, 2 min) and comes back to its service's queue, so failing messages never hold up the
+  ones behind them; past the last attempt, or when the message cannot be parsed, the message
+  goes to the dead-letter queue with the reason and its original headers.
 """
 import json
 import logging
@@ -48,9 +49,28 @@ SUBSCRIPTIONS = {
 # A message redelivered this many times (each time its consumer died holding it) is
 # dead-lettered by the broker itself.
 DELIVERY_LIMIT = 10
-HANDLER_ATTEMPTS = 5
-RETRY_BACKOFF_SECONDS = (0.1, 0.5, 1, 2)
+# How long a failed message waits before each further attempt; after the last, dead letters.
+# Together they outlast a database restart or a deploy (about two and a half minutes).
+RETRY_DELAYS_SECONDS = (1, 5, 30, 120)
+ATTEMPT_HEADER = "x-jembatan-attempt"
 CONFIRM_TIMEOUT_SECONDS = 10
+
+
+def handler_attempts():
+    return len(RETRY_DELAYS_SECONDS) + 1
+
+
+def retry_queue(service, delay):
+    """Where a failed message of `service` waits `delay` seconds, then returns to its queue."""
+    milliseconds = int(delay * 1000)
+    return Queue(
+        f"jembatan.{service}.retry-{milliseconds}ms", durable=True,
+        queue_arguments={
+            "x-message-ttl": milliseconds,
+            "x-dead-letter-exchange": "",
+            "x-dead-letter-routing-key": f"jembatan.{service}.events",
+        },
+    )
 
 
 def event_queue(service):
@@ -67,7 +87,10 @@ def event_queue(service):
 
 
 def all_queues():
-    return [DEAD_LETTER_QUEUE] + [event_queue(service) for service in SUBSCRIPTIONS]
+    return [DEAD_LETTER_QUEUE] + [
+        queue for service in SUBSCRIPTIONS
+        for queue in [event_queue(service)] + [retry_queue(service, delay)
+                                               for delay in RETRY_DELAYS_SECONDS]]
 
 
 def connect(amqp_uri, **options):
@@ -178,17 +201,17 @@ class EventConsumer(Consumer):
 
     def __init__(self, service, **kwargs):
         self.service = service
-        self._dead_letters = None
+        self._parking = None
         super().__init__(queue=event_queue(service), requeue_on_error=False, **kwargs)
 
     def setup(self):
         super().setup()
-        self._dead_letters = EventPublisher(self.container.config["AMQP_URI"])
+        self._parking = EventPublisher(self.container.config["AMQP_URI"])
 
     def stop(self):
         super().stop()
-        if self._dead_letters is not None:
-            self._dead_letters.close()
+        if self._parking is not None:
+            self._parking.close()
 
     def handle_message(self, body, message):
         try:
@@ -196,28 +219,25 @@ class EventConsumer(Consumer):
         except InvalidEvent as exc:
             self._dead_letter(message, f"invalid event: {exc}")
             return
-        self._spawn(event, message, 1)
+        attempt = int((message.headers or {}).get(ATTEMPT_HEADER, 0)) + 1
+        try:
+            self.container.spawn_worker(
+                self, (event,), {}, context_data=self.unpack_message_headers(message),
+                handle_result=partial(self._handled, event, message, attempt))
+        except ContainerBeingKilled:
+            self.queue_consumer.requeue_message(message)
 
     def undecodable(self, message, exc):
         self._dead_letter(message, f"undecodable body: {exc}")
 
-    def _spawn(self, event, message, attempt):
-        try:
-            self.container.spawn_worker(
-                self, (event,), {}, context_data=self.unpack_message_headers(message),
-                handle_result=partial(self._handled, event, message, attempt),
-            )
-        except ContainerBeingKilled:
-            self.queue_consumer.requeue_message(message)
-
     def _handled(self, event, message, attempt, worker_ctx, result=None, exc_info=None):
         if exc_info is None:
             self.queue_consumer.ack_message(message)
-        elif attempt < HANDLER_ATTEMPTS:
-            delay = RETRY_BACKOFF_SECONDS[min(attempt, len(RETRY_BACKOFF_SECONDS)) - 1]
+        elif attempt < handler_attempts():
+            delay = RETRY_DELAYS_SECONDS[attempt - 1]
             log.warning("%s failed on %s %s (attempt %d), retrying in %ss: %s", self.service,
                         event.type, event.event_id, attempt, delay, exc_info[1])
-            eventlet.spawn_after(delay, self._spawn, event, message, attempt + 1)
+            self._park(message, retry_queue(self.service, delay), {ATTEMPT_HEADER: attempt})
         else:
             reason = "".join(traceback.format_exception_only(exc_info[0], exc_info[1])).strip()
             self._dead_letter(message, f"handler failed {attempt} times: {reason}")
@@ -226,22 +246,27 @@ class EventConsumer(Consumer):
     def _dead_letter(self, message, reason):
         """Park the message in the dead-letter queue with why, then let the next one flow."""
         log.error("dead-lettering a message of %s: %s", self.service, reason)
-        headers = dict(message.headers or {})
-        headers.update({
+        self._park(message, DEAD_LETTER_QUEUE, {
             "x-jembatan-reason": reason[:2000],
             "x-jembatan-queue": self.queue.name,
             "x-jembatan-consumer": self.service,
             "x-jembatan-failed-at": iso(utcnow()),
             "x-jembatan-host": socket.gethostname(),
-            "x-jembatan-original-routing-key": message.delivery_info.get("routing_key"),
         })
+
+    def _park(self, message, queue, extra_headers):
+        """Move the message, with its headers and `extra_headers`, to `queue`; ack it here."""
+        headers = dict(message.headers or {})
+        headers.pop("x-death", None)  # the broker's own record of earlier trips
+        headers.setdefault("x-jembatan-original-routing-key", message.delivery_info.get("routing_key"))
+        headers.update(extra_headers)
         try:
-            self._dead_letters.publish_raw(
-                message.body,
-                exchange=DEAD_LETTER_EXCHANGE, routing_key=self.queue.name, headers=headers,
+            self._parking.publish_raw(
+                message.body, exchange=queue.exchange, routing_key=queue.name, headers=headers,
+                message_id=message.properties.get("message_id"),
                 content_type=message.content_type, content_encoding=message.content_encoding)
         except Exception:
-            log.exception("could not dead-letter; the message goes back to its queue")
+            log.exception("could not move a message to %s; it goes back to its queue", queue.name)
             self.queue_consumer.requeue_message(message)
             return
         self.queue_consumer.ack_message(message)

@@ -1,8 +1,8 @@
 """Events between services are never silently lost (shared/messaging.py, real RabbitMQ).
 
-A handler that keeps failing is retried, then its message is dead-lettered with the reason and
-its headers; a message nobody can read is dead-lettered too; the next messages keep flowing;
-an event published before its consumer ever ran waits in its queue.
+A handler that keeps failing is retried after a delay, then its message is dead-lettered with
+the reason and its headers; a message nobody can read is dead-lettered too; the next messages
+keep flowing meanwhile; an event published before its consumer ever ran waits in its queue.
 """
 import json
 
@@ -58,7 +58,7 @@ def dead_letters(amqp_uri):
 
 @pytest.fixture
 def routing(amqp_uri, monkeypatch):
-    monkeypatch.setattr(messaging, "RETRY_BACKOFF_SECONDS", (0.01,))
+    monkeypatch.setattr(messaging, "RETRY_DELAYS_SECONDS", (0.05, 0.1, 0.05, 0.1))
     attempts.clear()
     handled.clear()
     container = ServiceContainer(FlakyRouting, {"AMQP_URI": amqp_uri, "max_workers": 4})
@@ -92,16 +92,34 @@ def test_a_failing_handler_is_retried_then_dead_lettered_and_the_next_event_flow
     publisher.close()
 
     eventually(lambda: handled == ["berhasil"])
-    eventually(lambda: attempts.count("gagal") == messaging.HANDLER_ATTEMPTS)
+    eventually(lambda: attempts.count("gagal") == messaging.handler_attempts())
     parked = eventually(lambda: dead_letters(amqp_uri))
     assert len(parked) == 1
     headers, body = parked[0]
     assert "database kaput" in headers["x-jembatan-reason"]
-    assert f"{messaging.HANDLER_ATTEMPTS} times" in headers["x-jembatan-reason"]
+    assert f"{messaging.handler_attempts()} times" in headers["x-jembatan-reason"]
     assert headers["x-jembatan-queue"] == "jembatan.routing.events"
     assert headers["x-jembatan-original-routing-key"] == "case_opened"
     assert headers["x-trace"] == "trace-42"
     assert json.loads(body)["event_id"] == failing["event_id"]
+
+
+def test_a_failing_message_waits_aside_and_does_not_hold_up_the_next(amqp_uri, monkeypatch):
+    monkeypatch.setattr(messaging, "RETRY_DELAYS_SECONDS", (60, 60, 60, 60))
+    attempts.clear()
+    handled.clear()
+    container = ServiceContainer(FlakyRouting, {"AMQP_URI": amqp_uri, "max_workers": 2})
+    container.start()
+    try:
+        publisher = EventPublisher(amqp_uri)
+        for _ in range(10):
+            publisher.publish(case_opened("gagal"))
+        publisher.publish(case_opened("berhasil"))
+        publisher.close()
+        eventually(lambda: handled == ["berhasil"], timeout=10)
+        assert attempts.count("gagal") == 10  # each tried once, now waiting a minute
+    finally:
+        container.stop()
 
 
 @pytest.mark.parametrize("body,options,reason", [
