@@ -149,6 +149,14 @@ class Store:
         if unit.envelopes:
             self.publish_committed(unit.envelopes)
 
+    def handle_once(self, event, handler):
+        """Run `handler(unit)` for an event in one transaction, unless it was handled already."""
+        try:
+            with self.transaction(consumed_event=event) as unit:
+                handler(unit)
+        except Duplicate:
+            log.info("%s: %s %s was already handled", self.service, event.type, event.event_id)
+
     def _mark_processed(self, session, consumed_event):
         seen = session.execute(select(self.processed.c.event_id).where(
             self.processed.c.consumer == self.service,

@@ -1,5 +1,4 @@
 """The notifications service: every party's inbox, filled from the case events."""
-import logging
 import uuid
 
 from nameko.rpc import rpc
@@ -7,13 +6,11 @@ from sqlalchemy import select
 
 from services.notifications import domain, templates
 from services.notifications.models import Base, Notification, Reading
-from shared.db import Database, Duplicate
+from shared.db import Database
 from shared.errors import DOMAIN_ERRORS, NotFound
 from shared.events import iso, utcnow
 from shared.i18n import text
 from shared.messaging import consume_events
-
-log = logging.getLogger(__name__)
 MAX_INBOX = 200
 
 
@@ -30,18 +27,16 @@ class NotificationsService:
 
     @consume_events("notifications")
     def on_event(self, event):
-        try:
-            with self.db.transaction(consumed_event=event) as unit:
-                now = utcnow()
-                for recipient, audience in domain.recipients(event.type, event.payload):
-                    values = templates.params(event.type, event.payload, recipient)
-                    values["template"] = templates.template_key(event.type, audience)
-                    unit.session.add(Notification(
-                        id=str(uuid.uuid4()), recipient=recipient,
-                        case_id=event.payload["case"]["id"], type=event.type,
-                        event_id=event.event_id, params=values, created_at=now))
-        except Duplicate:
-            log.info("notifications: %s %s already handled", event.type, event.event_id)
+        self.db.handle_once(event, lambda unit: self._notify(unit, event))
+
+    def _notify(self, unit, event):
+        now = utcnow()
+        for recipient, audience in domain.recipients(event.type, event.payload):
+            values = templates.params(event.type, event.payload, recipient)
+            values["template"] = templates.template_key(event.type, audience)
+            unit.session.add(Notification(
+                id=str(uuid.uuid4()), recipient=recipient, case_id=event.payload["case"]["id"],
+                type=event.type, event_id=event.event_id, params=values, created_at=now))
 
     @rpc(expected_exceptions=DOMAIN_ERRORS)
     def inbox(self, actor, unread=False, lang="id", case_id=None):

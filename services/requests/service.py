@@ -10,7 +10,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from services.requests import domain, texts
 from services.requests.models import Base, Case, Task, TimelineEntry
 from shared import commands, events
-from shared.db import Database, Duplicate
+from shared.db import Database
 from shared.errors import DOMAIN_ERRORS, Conflict, ValidationFailed
 from shared.events import iso, utcnow
 from shared.i18n import text
@@ -141,11 +141,7 @@ class RequestsService:
     def on_event(self, event):
         handlers = {events.ISSUE_REPORTED: self._open_case,
                     events.ROUTING_DECIDED: self._apply_routing}
-        try:
-            with self.db.transaction(consumed_event=event) as unit:
-                handlers[event.type](unit, event.payload)
-        except Duplicate:
-            log.info("requests: %s %s already handled", event.type, event.event_id)
+        self.db.handle_once(event, lambda unit: handlers[event.type](unit, event.payload))
 
     def _open_case(self, unit, report):
         if unit.session.get(Case, report["case_id"]) is not None:

@@ -1,5 +1,4 @@
 """The routing service: agencies, the category catalogue, the rules, and each decision."""
-import logging
 
 from nameko.rpc import rpc
 from sqlalchemy import select
@@ -8,13 +7,11 @@ from services.routing import domain
 from services.routing.models import Agency, Base, Decision, Rule
 from shared import commands, events
 from shared.categories import CATEGORIES
-from shared.db import Database, Duplicate
+from shared.db import Database
 from shared.errors import DOMAIN_ERRORS, ValidationFailed
 from shared.events import iso, utcnow
 from shared.i18n import text
 from shared.messaging import consume_events
-
-log = logging.getLogger(__name__)
 
 
 def agency_view(agency):
@@ -52,11 +49,7 @@ class RoutingService:
 
     @consume_events("routing")
     def on_event(self, event):
-        try:
-            with self.db.transaction(consumed_event=event) as unit:
-                self._route_new_case(unit, event.payload["case"])
-        except Duplicate:
-            log.info("routing: %s %s already handled", event.type, event.event_id)
+        self.db.handle_once(event, lambda unit: self._route_new_case(unit, event.payload["case"]))
 
     def _route_new_case(self, unit, case):
         if unit.session.get(Decision, case["id"]) is not None:
