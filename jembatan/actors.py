@@ -15,7 +15,7 @@ def check_scope_exists(role, scope):
             raise ValueError(f"--scope {scope}: no {SCOPE_LEVEL[role]} has this code")
     elif role == "agency":
         store = Store("routing", RoutingBase.metadata)
-        store.create_schema()
+        store.migrate()
         try:
             with store.read() as session:
                 if session.get(Agency, scope) is None:
@@ -35,7 +35,7 @@ def add_actor(role, scope, name):
     if scope:
         check_scope_exists(role, scope)
     store = Store("gateway", GatewayBase.metadata)
-    store.create_schema()
+    store.migrate()
     try:
         with store.transaction() as unit:
             actor, token = auth.create_actor(unit.session, role, scope, name)

@@ -120,7 +120,7 @@ def rules_load(path):
     from shared.db import Store
 
     store = Store("routing", Base.metadata)
-    store.create_schema()
+    store.migrate()
     try:
         with store.transaction() as unit:
             regency, agencies, loaded = jurisdiction.load(unit.session, path)
@@ -129,6 +129,40 @@ def rules_load(path):
     finally:
         store.close()
     click.echo(f"{regency['name']} ({regency['code']}): {agencies} agencies, {loaded} rules")
+
+
+@main.group()
+def db():
+    """Each service's database schema (Alembic migrations)."""
+
+
+@db.command("upgrade")
+@click.argument("services", nargs=-1, type=click.Choice(config.SERVICES))
+@_data_dir_option
+def db_upgrade(services):
+    """Apply pending migrations (every service when none is named)."""
+    from shared.db import make_engine
+    from shared.migrations import upgrade
+
+    for service in services or config.SERVICES:
+        engine = make_engine(config.database_url(service))
+        upgrade(engine, service)
+        engine.dispose()
+        click.echo(f"{service}: up to date")
+
+
+@db.command("revision")
+@click.argument("service", type=click.Choice(config.SERVICES))
+@click.option("-m", "--message", required=True, help="What the change is, in a few words.")
+@_data_dir_option
+def db_revision(service, message):
+    """Write the next migration of SERVICE from its models (read it before committing)."""
+    from shared.db import make_engine
+    from shared.migrations import revision
+
+    engine = make_engine(config.database_url(service))
+    revision(engine, service, message)
+    engine.dispose()
 
 
 def _or_exit(start):

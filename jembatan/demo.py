@@ -18,7 +18,7 @@ REGENCY = "35.79"
 
 def open_store(service, metadata):
     store = Store(service, metadata)
-    store.create_schema()
+    store.migrate()
     return store
 
 

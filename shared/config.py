@@ -41,12 +41,17 @@ def max_body_bytes():
     return int(os.environ.get("JEMBATAN_MAX_BODY_BYTES", str(64 * 1024)))
 
 
+def max_workers():
+    """Concurrent workers of a service (nameko's max_workers; the database pool follows)."""
+    return int(os.environ.get("JEMBATAN_MAX_WORKERS", "10"))
+
+
 def nameko_config(service):
     """The nameko container configuration of one service."""
     return {
         "AMQP_URI": amqp_uri(),
         "HEARTBEAT": 30,
-        "max_workers": int(os.environ.get("JEMBATAN_MAX_WORKERS", "10")),
+        "max_workers": max_workers(),
         "WEB_SERVER_ADDRESS": f"{os.environ.get('JEMBATAN_HTTP_HOST', '0.0.0.0')}:{http_port()}",
         "SERVICE_NAME": service,
     }

@@ -19,7 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session, sessionmaker
 
-from shared import config
+from shared import config, migrations
 from shared.events import make_event, utcnow
 from shared.messaging import EventPublisher
 
@@ -71,8 +71,16 @@ def messaging_tables(metadata: MetaData):
 
 
 def make_engine(url):
+    """The engine of one service's database: SQLite in WAL mode, or PostgreSQL via psycopg2.
+
+    psycopg2 waits on the eventlet hub (eventlet.monkey_patch makes it green), so a query in
+    flight does not stop the other workers. The pool holds a connection per worker, plus the
+    outbox relay's; a statement that hangs is cut off, and a dead peer is noticed.
+    """
+    workers = config.max_workers()
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30}, pool_size=10, max_overflow=20)
+        engine = create_engine(url, connect_args={"timeout": 30}, pool_size=workers + 2,
+                               max_overflow=workers)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record):
@@ -85,7 +93,15 @@ def make_engine(url):
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg2://" + url[len("postgresql://"):]
-    return create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+    return create_engine(
+        url, pool_size=workers + 2, max_overflow=2, pool_pre_ping=True, pool_timeout=10,
+        connect_args={
+            "connect_timeout": 5,
+            "options": "-c statement_timeout=15000 -c lock_timeout=5000 "
+                       "-c idle_in_transaction_session_timeout=60000",
+            "keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10,
+            "keepalives_count": 3, "application_name": "jembatan",
+        })
 
 
 class UnitOfWork:
@@ -125,8 +141,9 @@ class Store:
         self._relay_lock = eventlet.semaphore.Semaphore()
         self._sweeper = None
 
-    def create_schema(self):
-        self.metadata.create_all(self.engine)
+    def migrate(self):
+        """Bring the schema up to date with this service's migrations."""
+        migrations.upgrade(self.engine, self.service)
 
     @contextmanager
     def read(self):
@@ -260,7 +277,7 @@ class Store:
 
 
 class Database(DependencyProvider):
-    """Gives a nameko service its `Store`: schema created, `prepare(store)` run, relay started."""
+    """Gives a nameko service its `Store`: schema migrated, `prepare(store)` run, relay started."""
 
     def __init__(self, metadata, prepare=None):
         self.metadata = metadata
@@ -270,7 +287,7 @@ class Database(DependencyProvider):
     def setup(self):
         self.store = Store(self.container.service_name, self.metadata,
                            amqp_uri=self.container.config["AMQP_URI"])
-        self.store.create_schema()
+        self.store.migrate()
         if self.prepare is not None:
             self.prepare(self.store)
 

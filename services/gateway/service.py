@@ -25,7 +25,7 @@ class Auth(DependencyProvider):
 
     def setup(self):
         self.store = Store("gateway", Base.metadata)
-        self.store.create_schema()
+        self.store.migrate()
         self.authenticator = Authenticator(self.store.sessions)
 
     def stop(self):

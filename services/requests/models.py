@@ -1,5 +1,5 @@
 """Tables of the requests service: cases, their tasks per agency, the timeline, comments."""
-from sqlalchemy import JSON, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, Float, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from shared.db import UTCDateTime, messaging_tables
@@ -20,8 +20,8 @@ class Case(Base):
     description: Mapped[str] = mapped_column(Text)
     severity: Mapped[str] = mapped_column(String(10))
     affected_people: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    lat = mapped_column(JSON, nullable=True)
-    lon = mapped_column(JSON, nullable=True)
+    lat: Mapped[float | None] = mapped_column(Float, nullable=True)
+    lon: Mapped[float | None] = mapped_column(Float, nullable=True)
     village_code: Mapped[str] = mapped_column(String(13), index=True)
     village_name: Mapped[str] = mapped_column(String(100))
     district_code: Mapped[str] = mapped_column(String(8), index=True)

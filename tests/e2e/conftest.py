@@ -1,12 +1,16 @@
 import pytest
 
+from tests.databases import require_postgres
 from tests.e2e.system import System
 
 
-@pytest.fixture(scope="module")
-def system(tmp_path_factory):
-    """Every service running against a fresh vhost and data directory, demo seeded."""
-    running = System(tmp_path_factory.mktemp("jembatan")).start()
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def system(request, tmp_path_factory):
+    """Every service running against a fresh vhost and fresh databases, demo seeded: once on
+    SQLite (the embedded default), once on PostgreSQL (the production profile)."""
+    if request.param == "postgresql":
+        require_postgres()
+    running = System(tmp_path_factory.mktemp("jembatan"), database=request.param).start()
     try:
         yield running
     finally:

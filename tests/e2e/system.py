@@ -8,8 +8,11 @@ import sys
 from pathlib import Path
 
 import requests
+from sqlalchemy import create_engine, text
+from sqlalchemy.pool import NullPool
 
 from tests.broker import Vhost, eventually, free_port
+from tests.databases import PostgresDatabases
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ("villages", "requests", "routing", "notifications", "gateway")
@@ -38,7 +41,13 @@ class Client:
 
 
 class System:
-    def __init__(self, tmp_path):
+    """`database` is "sqlite" (a file per service) or "postgresql" (a database per service)."""
+
+    def __init__(self, tmp_path, database="sqlite"):
+        self.database = database
+        self.postgres = PostgresDatabases() if database == "postgresql" else None
+        self.urls = {}
+        self.engines = {}
         self.vhost = Vhost()
         self.data_dir = tmp_path / "data"
         self.port = free_port()
@@ -60,6 +69,10 @@ class System:
         for name in list(self.env):
             if name.startswith("JEMBATAN_DATABASE_URL_"):
                 del self.env[name]
+        if self.postgres is not None:
+            for service in SERVICES:
+                self.urls[service] = self.postgres.create(service)
+                self.env[f"JEMBATAN_DATABASE_URL_{service.upper()}"] = self.urls[service]
         seeded = subprocess.run([sys.executable, "-m", "jembatan", "demo", "seed", "--json"],
                                 env=self.env, cwd=ROOT, capture_output=True, text=True,
                                 check=True, timeout=120)
@@ -107,7 +120,14 @@ class System:
             except subprocess.TimeoutExpired:
                 process.kill()
         self.processes.clear()
+        for engine in self.engines.values():
+            engine.dispose()
         self.vhost.delete()
+        if self.postgres is not None:
+            self.postgres.drop_all()
+
+    def database_url(self, service):
+        return self.urls.get(service) or f"sqlite:///{self.data_dir / service}.db"
 
     # -- callers -----------------------------------------------------------------------------
 
@@ -135,11 +155,14 @@ class System:
 
     # -- what each service's own database holds ----------------------------------------------
 
-    def count(self, service, table, where="1=1", params=()):
-        import sqlite3
-
-        connection = sqlite3.connect(self.data_dir / f"{service}.db")
-        try:
-            return connection.execute(f"SELECT count(*) FROM {table} WHERE {where}", params).fetchone()[0]
-        finally:
-            connection.close()
+    def count(self, service, table, **equal):
+        """Rows of a table in a service's own database, where each column equals its value."""
+        engine = self.engines.get(service)
+        if engine is None:
+            engine = self.engines[service] = create_engine(self.database_url(service),
+                                                           poolclass=NullPool)
+        where = " AND ".join(f"{column} IS NULL" if value is None else f"{column} = :{column}"
+                             for column, value in equal.items()) or "1=1"
+        with engine.connect() as connection:
+            return connection.execute(text(f"SELECT count(*) FROM {table} WHERE {where}"),
+                                      equal).scalar()

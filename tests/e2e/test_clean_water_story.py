@@ -153,7 +153,7 @@ def test_a_report_without_a_matching_rule_waits_for_the_coordinator(system):
     timeline = coordinator.get(f"/cases/{case_id}/timeline").json()
     assert [(e["type"], e["actor"]["role"]) for e in timeline] == [
         ("reported", "village"), ("needs_triage", "system"), ("routed", "coordinator")]
-    assert eventually(lambda: system.count("routing", "decisions", "case_id = ?", (case_id,)) == 1)
+    assert eventually(lambda: system.count("routing", "decisions", case_id=case_id) == 1)
 
 
 def test_a_report_is_found_at_once_after_its_202(system):

@@ -234,8 +234,8 @@ def test_the_same_report_sent_twice_with_one_key_opens_one_case(system):
     second = report(village, body, headers=key)
     assert second == first
     case_when(village, first["case_id"], "routed")
-    assert system.count("villages", "reports", "village_code = ?", ("35.79.03.2004",)) == 1
-    assert system.count("requests", "cases", "village_code = ?", ("35.79.03.2004",)) == 1
+    assert system.count("villages", "reports", village_code="35.79.03.2004") == 1
+    assert system.count("requests", "cases", village_code="35.79.03.2004") == 1
 
     changed = village.post("/reports", dict(body, severity="low"), headers=key)
     assert_error(changed, 409, "conflict")
@@ -246,8 +246,7 @@ def test_the_same_report_sent_twice_with_one_key_opens_one_case(system):
     # Without a key, a second report is a second case.
     again = report(village, body)
     assert again["case_id"] != first["case_id"]
-    eventually(lambda: system.count("requests", "cases", "village_code = ?",
-                                    ("35.79.03.2004",)) == 2)
+    eventually(lambda: system.count("requests", "cases", village_code="35.79.03.2004") == 2)
     for case_id in (again["case_id"], other["case_id"]):  # let them settle before the next test
         inbox_types(system.coordinator("35.79.03"), case_id, ["case_routed"])
 

@@ -8,9 +8,9 @@ from tests.broker import eventually
 def routed_once(system, village, case_id):
     case = case_when(village, case_id, "routed", timeout=30)
     assert sorted(t["agency"]["id"] for t in case["tasks"]) == ["pdam-batu", "pupr-batu"]
-    assert system.count("routing", "decisions", "case_id = ?", (case_id,)) == 1
-    assert system.count("requests", "tasks", "case_id = ?", (case_id,)) == 2
-    assert system.count("requests", "timeline", "case_id = ? AND type = 'routed'", (case_id,)) == 1
+    assert system.count("routing", "decisions", case_id=case_id) == 1
+    assert system.count("requests", "tasks", case_id=case_id) == 2
+    assert system.count("requests", "timeline", case_id=case_id, type="routed") == 1
     pdam = inbox_types(system.agency("pdam-batu"), case_id, ["case_routed"])
     assert [n["type"] for n in pdam].count("case_routed") == 1
 
@@ -38,5 +38,4 @@ def test_routing_killed_right_after_a_report_routes_it_exactly_once(system):
         system.kill("routing", signal.SIGKILL)
         system.run("routing")
         routed_once(system, village, accepted["case_id"])
-    assert system.count("routing", "decisions") == system.count(
-        "requests", "cases", "status = 'routed'")
+    assert system.count("routing", "decisions") == system.count("requests", "cases", status="routed")

@@ -16,7 +16,7 @@ messaging_tables(metadata)
 @pytest.fixture
 def store(tmp_path):
     store = Store("routing", metadata, url=f"sqlite:///{tmp_path / 'routing.db'}")
-    store.create_schema()
+    metadata.create_all(store.engine)
     yield store
     store.close()
 
