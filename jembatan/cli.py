@@ -165,9 +165,64 @@ def db_revision(service, message):
     engine.dispose()
 
 
+@main.group()
+def dlq():
+    """Messages no service could handle (the dead-letter queue)."""
+    from shared.messaging import check_broker
+
+    _or_exit(lambda: check_broker(config.amqp_uri()))
+
+
+@dlq.command("list")
+@click.option("--json", "as_json", is_flag=True)
+def dlq_list(as_json):
+    """Every dead letter: id, when, which queue, why."""
+    from shared import dead_letters
+
+    letters = _or_exit(lambda: dead_letters.list_all(config.amqp_uri()))
+    if as_json:
+        click.echo(json.dumps([letter.summary() for letter in letters], ensure_ascii=False))
+        return
+    click.echo(f"{len(letters)} dead letter(s)")
+    for letter in letters:
+        click.echo(f"  {letter.id}  {letter.failed_at}  {letter.queue}  {letter.routing_key}\n"
+                   f"      {letter.reason[:300]}")
+
+
+@dlq.command("show")
+@click.argument("letter_id")
+def dlq_show(letter_id):
+    """One dead letter: its reason, headers and body."""
+    from shared import dead_letters
+
+    letter = _or_exit(lambda: dead_letters.find(config.amqp_uri(), letter_id))
+    if letter is None:
+        raise click.UsageError(f"no dead letter has the id {letter_id} (see `jembatan dlq list`)")
+    click.echo(json.dumps({**letter.summary(), "headers": letter.headers},
+                          indent=2, ensure_ascii=False, default=str))
+    click.echo(letter.body.decode("utf-8", "replace"))
+
+
+@dlq.command("replay")
+@click.argument("letter_ids", nargs=-1)
+@click.option("--all", "everything", is_flag=True, help="Replay every dead letter.")
+def dlq_replay(letter_ids, everything):
+    """Send dead letters back to the queue they came from, once their cause is fixed."""
+    from shared import dead_letters
+
+    if bool(letter_ids) == everything:
+        raise click.UsageError("name the dead letters to replay, or say --all")
+    replayed = _or_exit(lambda: dead_letters.replay(config.amqp_uri(),
+                                                    None if everything else set(letter_ids)))
+    missing = set(letter_ids) - set(replayed)
+    click.echo(f"replayed {len(replayed)}: {' '.join(replayed)}")
+    if missing:
+        raise click.ClickException(f"not found: {' '.join(sorted(missing))}")
+
+
 def _or_exit(start):
     try:
-        start()
+        return start()
     except ConnectionError as exc:
         click.echo(f"jembatan: {exc}", err=True)
         sys.exit(2)

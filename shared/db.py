@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from shared import config, migrations
 from shared.events import make_event, utcnow
-from shared.messaging import EventPublisher
+from shared.messaging import DEAD_LETTER_QUEUE, EventPublisher
 
 log = logging.getLogger(__name__)
 
@@ -260,6 +260,23 @@ class Store:
             self.publisher.declare()
             self.relay()
             self._sweeper = eventlet.spawn(sweep)
+
+    def health(self):
+        """What a service's health RPC answers: its database, outbox backlog, dead letters."""
+        report = {"status": "ok", "database": "ok", "outbox_backlog": None, "dead_letters": None}
+        try:
+            with self.sessions() as session:
+                session.execute(select(1))
+            report["outbox_backlog"] = self.outbox_backlog()
+        except Exception as exc:  # whatever the database says, it is not healthy
+            log.warning("%s: database check failed: %s", self.service, exc)
+            report.update(status="degraded", database="unavailable")
+        if self.publisher is not None:
+            try:
+                report["dead_letters"] = self.publisher.messages_waiting(DEAD_LETTER_QUEUE)
+            except Exception as exc:  # the broker answered the RPC, but not this
+                log.warning("%s: dead-letter count failed: %s", self.service, exc)
+        return report
 
     def outbox_backlog(self):
         if self.outbox is None:

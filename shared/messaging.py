@@ -15,6 +15,7 @@ import json
 import logging
 import socket
 import traceback
+import uuid
 from functools import partial
 
 import eventlet
@@ -53,6 +54,7 @@ DELIVERY_LIMIT = 10
 # Together they outlast a database restart or a deploy (about two and a half minutes).
 RETRY_DELAYS_SECONDS = (1, 5, 30, 120)
 ATTEMPT_HEADER = "x-jembatan-attempt"
+DEAD_LETTER_ID_HEADER = "x-jembatan-dead-letter-id"
 CONFIRM_TIMEOUT_SECONDS = 10
 
 
@@ -170,6 +172,16 @@ class EventPublisher:
         with self._lock:
             self._producer()
 
+    def messages_waiting(self, queue):
+        """How many messages wait in a queue (the dead letters, for health)."""
+        with self._lock:
+            try:
+                producer = self._producer()
+                return producer.channel.queue_declare(queue.name, passive=True).message_count
+            except Exception:
+                self.close()
+                raise
+
     def close(self):
         if self._connection is not None:
             try:
@@ -247,6 +259,7 @@ class EventConsumer(Consumer):
         """Park the message in the dead-letter queue with why, then let the next one flow."""
         log.error("dead-lettering a message of %s: %s", self.service, reason)
         self._park(message, DEAD_LETTER_QUEUE, {
+            DEAD_LETTER_ID_HEADER: uuid.uuid4().hex[:12],
             "x-jembatan-reason": reason[:2000],
             "x-jembatan-queue": self.queue.name,
             "x-jembatan-consumer": self.service,

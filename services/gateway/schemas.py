@@ -62,9 +62,21 @@ class Error(Schema):
     error = fields.Nested(ErrorBody, required=True)
 
 
+class ServiceCheck(Schema):
+    status = fields.String(required=True, validate=validate.OneOf(("ok", "degraded", "unavailable")))
+    database = fields.String(validate=validate.OneOf(("ok", "unavailable")))
+    outbox_backlog = fields.Integer(allow_none=True, metadata={
+        "description": "events committed but not yet published"})
+    dead_letters = fields.Integer(allow_none=True, metadata={
+        "description": "messages in the dead-letter queue (jembatan dlq list)"})
+
+
 class Health(Schema):
     status = fields.String(required=True, validate=validate.OneOf(("ok", "unavailable")))
     services = fields.Dict(keys=fields.String(), values=fields.String(), required=True)
+    checks = fields.Dict(keys=fields.String(), values=fields.Nested(ServiceCheck), required=True)
+    outbox_backlog = fields.Integer(allow_none=True)
+    dead_letters = fields.Integer(allow_none=True)
 
 
 class CategoryOut(Schema):

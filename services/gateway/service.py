@@ -67,16 +67,20 @@ class GatewayService:
     def health(self, request):
         def ask(service):
             try:
-                getattr(self, service).health()
-                return service, "ok"
-            except Exception:  # any failure means: not healthy
-                return service, "unavailable"
+                return service, getattr(self, service).health()
+            except Exception:  # no answer in time, or an error: not healthy
+                return service, {"status": "unavailable"}
 
-        services = dict(eventlet.GreenPool().imap(ask, SERVICES))
+        checks = dict(eventlet.GreenPool().imap(ask, SERVICES))
+        services = {name: check["status"] for name, check in checks.items()}
         services["gateway"] = "ok"
         healthy = all(state == "ok" for state in services.values())
-        return (200 if healthy else 503), {"status": "ok" if healthy else "unavailable",
-                                           "services": services}
+        backlog = [c["outbox_backlog"] for c in checks.values() if c.get("outbox_backlog") is not None]
+        dead = [c["dead_letters"] for c in checks.values() if c.get("dead_letters") is not None]
+        return (200 if healthy else 503), {
+            "status": "ok" if healthy else "unavailable", "services": services,
+            "checks": checks, "outbox_backlog": sum(backlog) if backlog else None,
+            "dead_letters": max(dead) if dead else None}
 
     @api("GET", "/categories", summary="The category catalogue", answers={200: schemas.CategoryOut(many=True)})
     def categories(self, request):

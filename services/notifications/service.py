@@ -68,4 +68,4 @@ class NotificationsService:
 
     @rpc
     def health(self):
-        return {"status": "ok", "outbox_backlog": self.db.outbox_backlog()}
+        return self.db.health()

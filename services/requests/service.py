@@ -374,5 +374,5 @@ class RequestsService:
 
     @rpc
     def health(self):
-        return {"status": "ok", "outbox_backlog": self.db.outbox_backlog()}
+        return self.db.health()
 

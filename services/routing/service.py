@@ -9,7 +9,7 @@ from shared import commands, events
 from shared.categories import CATEGORIES
 from shared.db import Database
 from shared.errors import DOMAIN_ERRORS, ValidationFailed
-from shared.events import iso, utcnow
+from shared.events import utcnow
 from shared.i18n import text
 from shared.messaging import consume_events
 
@@ -135,4 +135,4 @@ class RoutingService:
 
     @rpc
     def health(self):
-        return {"status": "ok", "outbox_backlog": self.db.outbox_backlog(), "at": iso(utcnow())}
+        return self.db.health()

@@ -173,5 +173,5 @@ class VillagesService:
 
     @rpc
     def health(self):
-        return {"status": "ok", "outbox_backlog": self.db.outbox_backlog()}
+        return self.db.health()
 

@@ -65,7 +65,7 @@ class System:
         amqp_uri = self.vhost.create()
         self.env = {**os.environ, "AMQP_URI": amqp_uri, "JEMBATAN_DATA_DIR": str(self.data_dir),
                     "JEMBATAN_HTTP_PORT": str(self.port), "JEMBATAN_HTTP_HOST": "127.0.0.1",
-                    "JEMBATAN_RPC_TIMEOUT": "5", "JEMBATAN_LOG_LEVEL": "INFO"}
+                    "JEMBATAN_RPC_TIMEOUT": "3", "JEMBATAN_LOG_LEVEL": "INFO"}
         for name in list(self.env):
             if name.startswith("JEMBATAN_DATABASE_URL_"):
                 del self.env[name]

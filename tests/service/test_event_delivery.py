@@ -17,6 +17,7 @@ from tests.broker import eventually
 
 attempts = []
 handled = []
+broken = {"gagal"}  # titles the stand-in fails on; a test "fixes the bug" by emptying it
 
 
 class FlakyRouting:
@@ -28,7 +29,7 @@ class FlakyRouting:
     def on_event(self, event):
         title = event.payload["case"]["title"]
         attempts.append(title)
-        if title == "gagal":
+        if title in broken:
             raise RuntimeError(f"database kaput while handling {title}")
         handled.append(title)
 
@@ -61,6 +62,7 @@ def routing(amqp_uri, monkeypatch):
     monkeypatch.setattr(messaging, "RETRY_DELAYS_SECONDS", (0.05, 0.1, 0.05, 0.1))
     attempts.clear()
     handled.clear()
+    monkeypatch.setattr("tests.service.test_event_delivery.broken", {"gagal"})
     container = ServiceContainer(FlakyRouting, {"AMQP_URI": amqp_uri, "max_workers": 4})
     yield container
     container.stop()
@@ -140,3 +142,39 @@ def test_a_message_nobody_can_read_is_dead_lettered_and_the_next_event_flows(
     eventually(lambda: handled == ["berikutnya"])
     parked = eventually(lambda: dead_letters(amqp_uri))
     assert [reason in headers["x-jembatan-reason"] for headers, _body in parked] == [True]
+
+
+def test_an_operator_lists_shows_and_replays_a_dead_letter_once_the_cause_is_fixed(
+        amqp_uri, routing, monkeypatch):
+    from click.testing import CliRunner
+
+    from jembatan.cli import main
+
+    def jembatan(*args):
+        return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+    monkeypatch.setenv("AMQP_URI", amqp_uri)
+    routing.start()
+    publisher = EventPublisher(amqp_uri)
+    publisher.publish(case_opened("gagal"))
+    publisher.close()
+    eventually(lambda: attempts.count("gagal") == messaging.handler_attempts())
+
+    listed = eventually(lambda: json.loads(jembatan("dlq", "list", "--json").output))
+    assert len(listed) == 1
+    letter = listed[0]
+    assert letter["queue"] == "jembatan.routing.events"
+    assert letter["routing_key"] == "case_opened"
+    assert "database kaput" in letter["reason"]
+    shown = jembatan("dlq", "show", letter["id"])
+    assert shown.exit_code == 0 and "database kaput" in shown.output and "gagal" in shown.output
+    assert len(json.loads(jembatan("dlq", "list", "--json").output)) == 1  # looking keeps it
+
+    unknown = jembatan("dlq", "replay", "no-such-letter")
+    assert unknown.exit_code != 0 and "not found" in unknown.output
+
+    broken.clear()  # the bug is fixed
+    replayed = jembatan("dlq", "replay", letter["id"])
+    assert replayed.exit_code == 0, replayed.output
+    eventually(lambda: handled == ["gagal"])
+    assert json.loads(jembatan("dlq", "list", "--json").output) == []
