@@ -7,7 +7,7 @@ import eventlet
 from eventlet.event import Event
 from marshmallow import ValidationError
 from kombu.exceptions import OperationalError
-from nameko.exceptions import UnknownService
+from nameko.exceptions import RemoteError, UnknownService
 from nameko.rpc import RpcProxy
 from nameko.web.handlers import HttpRequestHandler
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -51,9 +51,18 @@ def field_lists(details):
     return {"body": details if isinstance(details, list) else [details]}
 
 
+# What a service raises when its own database does not answer (SQLAlchemy's names).
+DATABASE_DOWN = ("OperationalError", "InterfaceError", "DisconnectionError", "TimeoutError")
+
+
 def error_response(exc, lang):
     if isinstance(exc, RequestEntityTooLarge):
         exc = too_large()
+    if isinstance(exc, RemoteError) and exc.exc_type in DATABASE_DOWN:
+        log.warning("a service's database is unavailable: %s", exc)
+        exc = Unavailable(text("Basis data sebuah layanan sedang tidak tersedia; coba lagi "
+                               "sebentar lagi.",
+                               "A service's database is unavailable; try again shortly."))
     if not isinstance(exc, JembatanError):
         log.error("unexpected error answering a request", exc_info=exc)
         return json_response(500, {"error": {
