@@ -217,8 +217,11 @@ class RuleOut(Schema):
     conditions = fields.Nested(Conditions, required=True)
     lead_agency_id = fields.String(required=True)
     support_agency_ids = fields.List(fields.String(), required=True)
-    accept_within_hours = fields.Integer(required=True)
-    resolve_within_hours = fields.Integer(required=True)
+    deadlines = fields.Dict(keys=fields.String(validate=validate.OneOf(SEVERITIES)),
+                            values=fields.Dict(keys=fields.String(), values=fields.String()),
+                            required=True, metadata={
+                                "description": "by severity: {accept, resolve}, e.g. 3wd "
+                                               "(working days) or 6h (hours)"})
 
 
 class PlannedTaskOut(Schema):

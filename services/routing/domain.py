@@ -6,8 +6,8 @@ apply to a report, the most specific wins: the narrowest scope first, then the r
 conditions, then the stricter conditions. The explanation says so in words a coordinator uses.
 """
 from dataclasses import dataclass
-from datetime import timedelta
 
+from shared import workdays
 from shared.categories import category_name
 from shared.events import SEVERITIES, iso
 from shared.i18n import text
@@ -22,9 +22,15 @@ SCOPE_NAMES = {
     "province": text("provinsi", "province"), "regency": text("kabupaten/kota", "regency"),
     "district": text("kecamatan", "district"), "village": text("desa/kelurahan", "village"),
 }
-# Deadlines for a manual route when no rule covers the case (hours).
-DEFAULT_ACCEPT_HOURS = 24
-DEFAULT_RESOLVE_HOURS = 72
+# How long an agency has to accept, and to resolve, by severity (SP4N-LAPOR's 3 and 5
+# working days for an ordinary report; hours on the clock when lives or health are at stake).
+# A rule may override any of them.
+DEFAULT_DEADLINES = {
+    "low": {"accept": "3wd", "resolve": "10wd"},
+    "medium": {"accept": "3wd", "resolve": "5wd"},
+    "high": {"accept": "1wd", "resolve": "3wd"},
+    "critical": {"accept": "2h", "resolve": "24h"},
+}
 
 
 @dataclass(frozen=True)
@@ -89,12 +95,21 @@ def choose_rule(rules, situation):
     return (matching[0] if matching else None), matching
 
 
-def plan_tasks(lead, supports, now, accept_hours, resolve_hours):
-    """The tasks of a decision: the lead agency, then the supporting ones, with deadlines."""
+def deadlines_for(severity, rule=None):
+    """{"accept": spec, "resolve": spec} of a case: the rule's own for its severity, if any."""
+    own = (rule.deadlines or {}).get(severity, {}) if rule is not None else {}
+    return {**DEFAULT_DEADLINES[severity], **own}
+
+
+def plan_tasks(lead, supports, now, deadlines, area_code):
+    """The tasks of a decision: the lead agency, then the supporting ones, with deadlines
+    counted in working days (or hours) where the case is."""
+    accept_due = iso(workdays.due(now, deadlines["accept"], area_code))
+    resolve_due = iso(workdays.due(now, deadlines["resolve"], area_code))
+
     def task(agency, role):
         return {"agency_id": agency.id, "agency_name": agency.name, "role": role,
-                "accept_due_at": iso(now + timedelta(hours=accept_hours)),
-                "due_at": iso(now + timedelta(hours=resolve_hours))}
+                "accept_due_at": accept_due, "due_at": resolve_due}
 
     return ([task(lead, "lead")] if lead else []) + [task(a, "support") for a in supports]
 

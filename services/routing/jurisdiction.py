@@ -6,6 +6,7 @@ from sqlalchemy import delete
 
 from services.routing.models import Agency, Rule
 from shared.categories import CODES as CATEGORY_CODES
+from shared import workdays
 from shared.events import SEVERITIES
 
 DATA = Path(__file__).parent / "data"
@@ -35,6 +36,16 @@ def check(document):
         for agency_id in [rule["lead"], *rule["support"]]:
             if agency_id not in agency_ids:
                 problems.append(f"{where}: unknown agency {agency_id}")
+        for severity, deadlines in rule.get("deadlines", {}).items():
+            if severity not in SEVERITIES:
+                problems.append(f"{where}: deadlines for unknown severity {severity}")
+            for kind, spec in deadlines.items():
+                try:
+                    if kind not in ("accept", "resolve"):
+                        raise ValueError(f"{kind} is neither accept nor resolve")
+                    workdays.check(spec)
+                except ValueError as exc:
+                    problems.append(f"{where}: {exc}")
     if problems:
         raise InvalidJurisdiction("; ".join(problems))
 
@@ -55,6 +66,5 @@ def load(session, path=DEMO_FILE):
             id=rule["id"], name=rule["name"], scope_code=rule["scope_code"],
             category=rule["category"], min_severity=rule.get("min_severity"),
             min_affected_people=rule.get("min_affected_people"), lead_agency_id=rule["lead"],
-            support_agency_ids=rule["support"], accept_within_hours=rule["accept_within_hours"],
-            resolve_within_hours=rule["resolve_within_hours"]))
+            support_agency_ids=rule["support"], deadlines=rule.get("deadlines", {})))
     return regency, len(document["agencies"]), len(document["rules"])

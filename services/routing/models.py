@@ -33,8 +33,8 @@ class Rule(Base):
     min_affected_people: Mapped[int | None] = mapped_column(Integer, nullable=True)
     lead_agency_id: Mapped[str] = mapped_column(String(64))
     support_agency_ids = mapped_column(JSON, nullable=False)
-    accept_within_hours: Mapped[int] = mapped_column(Integer)
-    resolve_within_hours: Mapped[int] = mapped_column(Integer)
+    # {severity: {"accept": "1wd", "resolve": "3wd"}}: overrides of the default policy
+    deadlines = mapped_column(JSON, nullable=False, default=dict, server_default="{}")
 
 
 class Decision(Base):

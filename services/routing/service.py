@@ -9,7 +9,7 @@ from shared import commands, events
 from shared.categories import CATEGORIES
 from shared.db import Database
 from shared.errors import DOMAIN_ERRORS, ValidationFailed
-from shared.events import utcnow
+from shared.events import SEVERITIES, utcnow
 from shared.i18n import text
 from shared.messaging import consume_events
 
@@ -26,8 +26,8 @@ def rule_view(rule):
             "conditions": {"min_severity": rule.min_severity,
                            "min_affected_people": rule.min_affected_people},
             "lead_agency_id": rule.lead_agency_id, "support_agency_ids": rule.support_agency_ids,
-            "accept_within_hours": rule.accept_within_hours,
-            "resolve_within_hours": rule.resolve_within_hours}
+            "deadlines": {severity: domain.deadlines_for(severity, rule)
+                          for severity in SEVERITIES}}
 
 
 class RoutingService:
@@ -43,8 +43,9 @@ class RoutingService:
             return None, domain.explain(None, matching, situation, None, []), []
         lead = session.get(Agency, rule.lead_agency_id)
         supports = [session.get(Agency, agency_id) for agency_id in rule.support_agency_ids]
-        tasks = domain.plan_tasks(lead, supports, now, rule.accept_within_hours,
-                                  rule.resolve_within_hours)
+        tasks = domain.plan_tasks(lead, supports, now,
+                                  domain.deadlines_for(situation.severity, rule),
+                                  situation.village["code"])
         return rule, domain.explain(rule, matching, situation, lead, supports), tasks
 
     @consume_events("routing")
@@ -127,8 +128,8 @@ class RoutingService:
                                   for i in unknown}})
         lead = next((agency for agency, role in chosen if role == "lead"), None)
         supports = [agency for agency, role in chosen if role == "support"]
-        tasks = domain.plan_tasks(lead, supports, now, domain.DEFAULT_ACCEPT_HOURS,
-                                  domain.DEFAULT_RESOLVE_HOURS)
+        tasks = domain.plan_tasks(lead, supports, now, domain.deadlines_for(case["severity"]),
+                                  case["village_code"])
         return {"tasks": tasks, "note": request["note"],
                 "explanation": domain.explain_manual(actor["name"], request["note"], lead,
                                                      supports)}

@@ -9,8 +9,8 @@ from itertools import permutations
 import pytest
 
 from services.routing.domain import (
-    DEFAULT_ACCEPT_HOURS, DEFAULT_RESOLVE_HOURS, Situation, applies, choose_rule, explain,
-    explain_manual, plan_tasks, scope_level, specificity,
+    DEFAULT_DEADLINES, Situation, applies, choose_rule, deadlines_for, explain, explain_manual,
+    plan_tasks, scope_level, specificity,
 )
 
 # -- Kota Batu ---------------------------------------------------------------------------------
@@ -25,6 +25,13 @@ MALANG_REGENCY = "35.07"           # another kabupaten of the same province
 MALANG_DISTRICT = "35.07.01"
 
 NOW = datetime(2025, 3, 4, 5, 6, 7, tzinfo=timezone.utc)
+
+
+@dataclass(frozen=True)
+class DeadlineRule:
+    id: str
+    scope_code: str
+    deadlines: dict
 
 
 @dataclass(frozen=True)
@@ -334,31 +341,37 @@ def test_manual_explanation_names_the_actor_the_agencies_and_the_note():
 # -- tasks -------------------------------------------------------------------------------------
 
 def test_plan_tasks_gives_the_lead_first_then_the_supports_with_deadlines():
-    tasks = plan_tasks(PDAM, [PUPR, BPBD], NOW, accept_hours=4, resolve_hours=48)
+    # Tuesday 4 March 2025, 12:06 WIB: 4 hours to accept, 2 working days to resolve
+    # (Thursday, when the offices close at 16:00 WIB).
+    tasks = plan_tasks(PDAM, [PUPR, BPBD], NOW, {"accept": "4h", "resolve": "2wd"}, "35.79")
     assert tasks == [
         {"agency_id": "pdam-batu", "agency_name": "PDAM", "role": "lead",
-         "accept_due_at": "2025-03-04T09:06:07.000Z", "due_at": "2025-03-06T05:06:07.000Z"},
+         "accept_due_at": "2025-03-04T09:06:07.000Z", "due_at": "2025-03-06T09:00:00.000Z"},
         {"agency_id": "pupr-batu", "agency_name": "Dinas PUPR", "role": "support",
-         "accept_due_at": "2025-03-04T09:06:07.000Z", "due_at": "2025-03-06T05:06:07.000Z"},
+         "accept_due_at": "2025-03-04T09:06:07.000Z", "due_at": "2025-03-06T09:00:00.000Z"},
         {"agency_id": "bpbd-batu", "agency_name": "BPBD", "role": "support",
-         "accept_due_at": "2025-03-04T09:06:07.000Z", "due_at": "2025-03-06T05:06:07.000Z"},
+         "accept_due_at": "2025-03-04T09:06:07.000Z", "due_at": "2025-03-06T09:00:00.000Z"},
     ]
 
 
-def test_plan_tasks_deadlines_are_utc_iso_strings_ending_in_z():
-    jakarta = timezone(timedelta(hours=7))
-    now = datetime(2025, 3, 4, 23, 30, tzinfo=jakarta)      # 16:30 UTC
-    [task] = plan_tasks(PDAM, [], now, DEFAULT_ACCEPT_HOURS, DEFAULT_RESOLVE_HOURS)
-    assert task["accept_due_at"] == "2025-03-05T16:30:00.000Z"
-    assert task["due_at"] == "2025-03-07T16:30:00.000Z"
-    for key in ("accept_due_at", "due_at"):
-        parsed = datetime.fromisoformat(task[key].replace("Z", "+00:00"))
-        assert task[key].endswith("Z")
-        assert parsed - now == timedelta(hours=DEFAULT_ACCEPT_HOURS if key == "accept_due_at"
-                                         else DEFAULT_RESOLVE_HOURS)
+def test_working_day_deadlines_skip_the_weekend_and_national_holidays():
+    # Friday 28 March 2025, 10:00 WIB. Monday 31 March and Tuesday 1 April are Idul Fitri.
+    friday = datetime(2025, 3, 28, 3, 0, tzinfo=timezone.utc)
+    [task] = plan_tasks(PDAM, [], friday, {"accept": "1wd", "resolve": "3wd"}, "35.79")
+    assert task["accept_due_at"] == "2025-04-02T09:00:00.000Z"   # Wednesday, 16:00 WIB
+    assert task["due_at"] == "2025-04-04T09:00:00.000Z"          # Friday, 16:00 WIB
+
+
+def test_a_rule_overrides_the_default_deadlines_of_a_severity():
+    assert deadlines_for("medium") == DEFAULT_DEADLINES["medium"] == {"accept": "3wd",
+                                                                      "resolve": "5wd"}
+    assert deadlines_for("critical")["accept"].endswith("h")
+    custom = DeadlineRule("r", "35.79", deadlines={"high": {"accept": "6h"}})
+    assert deadlines_for("high", custom) == {"accept": "6h", "resolve": "3wd"}
+    assert deadlines_for("low", custom) == DEFAULT_DEADLINES["low"]
 
 
 def test_plan_tasks_without_a_lead_gives_only_supports():
-    tasks = plan_tasks(None, [PUPR], NOW, 1, 2)
+    tasks = plan_tasks(None, [PUPR], NOW, DEFAULT_DEADLINES["low"], "35.79")
     assert [(t["agency_id"], t["role"]) for t in tasks] == [("pupr-batu", "support")]
-    assert plan_tasks(None, [], NOW, 1, 2) == []
+    assert plan_tasks(None, [], NOW, DEFAULT_DEADLINES["low"], "35.79") == []
