@@ -64,11 +64,27 @@ def run_service(name):
             log.info("%s: stopping (signal %s)", name, signum)
             eventlet.spawn_n(stopping.send, True)
 
+    def watch_container():
+        """A container that dies (nameko kills it on an error it cannot handle) ends the
+        process, so that whoever supervises it (jembatan up, compose) starts it again."""
+        try:
+            runner.wait()
+        except Exception:  # the container's own error, already logged by nameko
+            log.exception("%s: the service died", name)
+        if not stop_requested:
+            died.append(name)
+            stopping.send(True)
+
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
     runner.start()
+    died = []
+    eventlet.spawn_n(watch_container)
     log.info("%s: started (pid %s)", name, os.getpid())
     stopping.wait()
+    if died:
+        runner.kill()
+        sys.exit(f"{name}: stopped after an unrecoverable error; start it again")
     try:
         with eventlet.Timeout(STOP_GRACE_SECONDS):
             runner.stop()

@@ -41,6 +41,11 @@ def max_body_bytes():
     return int(os.environ.get("JEMBATAN_MAX_BODY_BYTES", str(64 * 1024)))
 
 
+def scheduler_seconds():
+    """How often the deadlines are checked (JEMBATAN_SCHEDULER_SECONDS)."""
+    return float(os.environ.get("JEMBATAN_SCHEDULER_SECONDS", "30"))
+
+
 def max_workers():
     """Concurrent workers of a service (nameko's max_workers; the database pool follows)."""
     return int(os.environ.get("JEMBATAN_MAX_WORKERS", "10"))

@@ -139,6 +139,7 @@ class Store:
         publishes = amqp_uri and self.outbox is not None
         self.publisher = EventPublisher(amqp_uri) if publishes else None
         self._relay_lock = eventlet.semaphore.Semaphore()
+        self._leases = {}
         self._sweeper = None
 
     def migrate(self):
@@ -260,6 +261,14 @@ class Store:
             self.publisher.declare()
             self.relay()
             self._sweeper = eventlet.spawn(sweep)
+
+    def lease(self, name, seconds):
+        """This process's lease `name` in this database (see shared/lease.py)."""
+        from shared.lease import Lease
+
+        if name not in self._leases:
+            self._leases[name] = Lease(self, name, seconds)
+        return self._leases[name]
 
     def health(self):
         """What a service's health RPC answers: its database, outbox backlog, dead letters."""

@@ -9,6 +9,7 @@ from datetime import datetime, timezone
 
 from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validate
 
+from shared import clock
 from shared.categories import CODES as CATEGORY_CODES
 
 SEVERITIES = ("low", "medium", "high", "critical")
@@ -29,6 +30,9 @@ CASE_RESOLVED = "case_resolved"
 CASE_REOPENED = "case_reopened"
 CASE_CLOSED = "case_closed"
 COMMENT_ADDED = "comment_added"
+DEADLINE_MISSED = "deadline_missed"        # requests: a task's deadline passed (the agency is reminded)
+CASE_ESCALATED = "case_escalated"          # requests: up to the district coordinator, or the regency
+CASE_CLOSING_SOON = "case_closing_soon"    # requests: a resolved case closes itself soon
 
 
 class InvalidEvent(Exception):
@@ -36,7 +40,8 @@ class InvalidEvent(Exception):
 
 
 def utcnow():
-    return datetime.now(timezone.utc)
+    """Now, in UTC, by the (movable) clock of shared/clock.py."""
+    return clock.now()
 
 
 def iso(moment):
@@ -87,6 +92,7 @@ class CaseRef(_Payload):
     affected_people = fields.Integer(load_default=None, allow_none=True)
     status = fields.String(required=True)
     version = fields.Integer(required=True)
+    escalation_level = fields.Integer(load_default=0)
     village = fields.Nested(Ref, required=True)
     district = fields.Nested(Ref, required=True)
     regency = fields.Nested(Ref, required=True)
@@ -140,6 +146,11 @@ class CaseEvent(_Payload):
     rule_id = fields.String(load_default=None, allow_none=True)
     # The agencies this change concerns most (for case_routed: those given a new task).
     agency_ids = fields.List(fields.String(), load_default=list)
+    # case_escalated: "district" or "regency"; deadline_missed, case_closing_soon: the moment.
+    level = fields.String(load_default=None, allow_none=True,
+                          validate=validate.OneOf(("district", "regency")))
+    due_at = fields.AwareDateTime(load_default=None, allow_none=True)
+    task = fields.Nested(TaskRef, load_default=None, allow_none=True)
 
 
 class TaskEvent(CaseEvent):
@@ -165,6 +176,9 @@ PAYLOAD_SCHEMAS = {
     CASE_REOPENED: CaseEvent(),
     CASE_CLOSED: CaseEvent(),
     COMMENT_ADDED: CommentAdded(),
+    DEADLINE_MISSED: TaskEvent(),
+    CASE_ESCALATED: CaseEvent(),
+    CASE_CLOSING_SOON: CaseEvent(),
 }
 EVENT_TYPES = tuple(PAYLOAD_SCHEMAS)
 

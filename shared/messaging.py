@@ -20,8 +20,10 @@ from functools import partial
 
 import eventlet
 from kombu import Connection, Exchange, Producer, Queue, binding
+from kombu.exceptions import OperationalError
 from nameko.exceptions import ContainerBeingKilled
 from nameko.messaging import Consumer, QueueConsumer
+from nameko.rpc import ReplyListener, Rpc as NamekoRpc, RpcConsumer
 
 from shared import events
 from shared.events import InvalidEvent, iso, parse_event, utcnow
@@ -43,7 +45,8 @@ SUBSCRIPTIONS = {
         events.CASE_OPENED, events.CASE_ROUTED, events.CASE_NEEDS_TRIAGE,
         events.TASK_ACCEPTED, events.TASK_DECLINED, events.TASK_PROGRESSED,
         events.TASK_COMPLETED, events.CASE_RESOLVED, events.CASE_REOPENED,
-        events.CASE_CLOSED, events.COMMENT_ADDED,
+        events.CASE_CLOSED, events.COMMENT_ADDED, events.DEADLINE_MISSED,
+        events.CASE_ESCALATED, events.CASE_CLOSING_SOON,
     ),
 }
 
@@ -192,7 +195,51 @@ class EventPublisher:
         self._declared = False
 
 
-class DeadLetteringQueueConsumer(QueueConsumer):
+class ResilientQueueConsumer(QueueConsumer):
+    """nameko's queue consumer, except that a connection lost while acknowledging does not
+    kill the service (nameko lets the socket error escape and the container dies): the broker
+    gives back whatever was not acknowledged, and consumers are idempotent."""
+
+    def ack_message(self, message):
+        try:
+            super().ack_message(message)
+        except OSError as exc:
+            log.warning("could not acknowledge (connection lost, it will be redelivered): %s", exc)
+
+    def requeue_message(self, message):
+        try:
+            super().requeue_message(message)
+        except OSError as exc:
+            log.warning("could not requeue (connection lost, it will be redelivered): %s", exc)
+
+
+class ResilientRpcConsumer(RpcConsumer):
+    queue_consumer = ResilientQueueConsumer()
+
+    def handle_result(self, message, result, exc_info):
+        """Reply; with the broker gone, give up the reply instead of the whole service. The
+        caller has timed out by then, and the request expires before it can be redelivered."""
+        try:
+            return super().handle_result(message, result, exc_info)
+        except (OSError, OperationalError) as exc:
+            log.warning("could not send an RPC reply (connection lost): %s", exc)
+            return result, exc_info
+
+
+class Rpc(NamekoRpc):
+    """nameko's @rpc on the resilient queue consumer."""
+
+    rpc_consumer = ResilientRpcConsumer()
+
+
+rpc = Rpc.decorator
+
+
+class ResilientReplyListener(ReplyListener):
+    queue_consumer = ResilientQueueConsumer()
+
+
+class DeadLetteringQueueConsumer(ResilientQueueConsumer):
     """nameko's queue consumer, except that a body it cannot decode is dead-lettered by its
     entrypoint instead of being logged and dropped."""
 

@@ -34,7 +34,10 @@ def upgrade(engine, service):
     """Apply the pending migrations of `service` to its database (one process at a time)."""
     with engine.begin() as connection:
         if connection.dialect.name == "postgresql":
-            # Two processes starting together (a replica, a seed) migrate one after the other.
+            # Two processes starting together (a replica, a seed) migrate one after the other,
+            # however long the first one takes (the service's own timeouts do not apply here).
+            connection.execute(text("SET LOCAL lock_timeout = 0"))
+            connection.execute(text("SET LOCAL statement_timeout = 0"))
             connection.execute(text("SELECT pg_advisory_xact_lock(hashtext(:name))"),
                                {"name": f"jembatan-migrations-{service}"})
         command.upgrade(config(service, connection), "head")

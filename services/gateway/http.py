@@ -16,6 +16,7 @@ from werkzeug.wrappers import Response
 from shared import config
 from shared.errors import JembatanError, ValidationFailed
 from shared.i18n import localize, pick_language, text
+from shared.messaging import ResilientReplyListener
 
 log = logging.getLogger(__name__)
 PREFIX = "/api/v1"
@@ -58,7 +59,8 @@ DATABASE_DOWN = ("OperationalError", "InterfaceError", "DisconnectionError", "Ti
 def error_response(exc, lang):
     if isinstance(exc, RequestEntityTooLarge):
         exc = too_large()
-    if isinstance(exc, RemoteError) and exc.exc_type in DATABASE_DOWN:
+    failed = exc.exc_type if isinstance(exc, RemoteError) else type(exc).__name__
+    if failed in DATABASE_DOWN:  # a service's database, or the gateway's own
         log.warning("a service's database is unavailable: %s", exc)
         exc = Unavailable(text("Basis data sebuah layanan sedang tidak tersedia; coba lagi "
                                "sebentar lagi.",
@@ -182,11 +184,14 @@ class ServiceProxy:
 
 
 class TimedRpcProxy(RpcProxy):
-    """nameko's RpcProxy with the gateway's deadline (JEMBATAN_RPC_TIMEOUT).
+    """nameko's RpcProxy with the gateway's deadline (JEMBATAN_RPC_TIMEOUT), on a reply
+    listener that survives a lost connection.
 
     A request that waited past the deadline expires in its queue, so a service that comes
     back later never acts on a command the caller was told had failed.
     """
+
+    rpc_reply_listener = ResilientReplyListener()
 
     def setup(self):
         self.timeout = config.rpc_timeout()

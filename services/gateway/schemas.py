@@ -30,6 +30,8 @@ class CaseQuery(Page):
     regency = fields.String()
     agency = fields.String()
     overdue = fields.Boolean()
+    escalation_level = fields.String(validate=validate.OneOf(("district", "regency")), metadata={
+        "description": "escalated at least this far"})
 
 
 class VillageQuery(Page):
@@ -137,6 +139,8 @@ class CaseSummary(Schema):
     created_at = fields.String(required=True)
     updated_at = fields.String(required=True)
     overdue = fields.Boolean(required=True)
+    escalation_level = fields.String(required=True,
+                                     validate=validate.OneOf(("none", "district", "regency")))
 
 
 class Place(Schema):

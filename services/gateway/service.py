@@ -194,6 +194,20 @@ class GatewayService:
         plan = self.routing.plan_manual_route(actor, context, body)
         return self.requests.route(actor, context["id"], plan, lang=language(request))
 
+    @api("POST", "/cases/<case_id>/escalate", summary="Escalate a case to the regency office",
+         body=commands.ReasonInput, answers=case_answers(), roles="coordinator")
+    def escalate(self, request, case_id):
+        actor = self.auth.actor(request)
+        return self.requests.escalate(actor, case_id, read_json(request), lang=language(request))
+
+    @api("GET", "/escalations", summary="Escalated cases in the caller's jurisdiction",
+         query=schemas.Page, answers={200: schemas.CaseList}, roles="coordinator, regency, admin")
+    def escalations(self, request):
+        actor = self.auth.actor(request, roles=SUPERVISORS)
+        filters = read_query(request, schemas.Page)
+        filters["escalation_level"] = "regency" if actor["role"] == "regency" else "district"
+        return self.requests.list_cases(actor, filters, lang=language(request))
+
     # -- notifications ---------------------------------------------------------------------------
 
     @api("GET", "/notifications", summary="The caller's inbox, newest first",

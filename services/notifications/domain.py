@@ -15,8 +15,11 @@ ALWAYS_TOLD = {  # event type -> parties told, besides the agencies chosen below
     events.TASK_COMPLETED: ("village", "coordinator"),
     events.CASE_RESOLVED: ("village", "coordinator"),
     events.CASE_REOPENED: ("coordinator",),
-    events.CASE_CLOSED: ("coordinator",),
+    events.CASE_CLOSED: ("village", "coordinator"),
     events.COMMENT_ADDED: ("village", "coordinator"),
+    events.DEADLINE_MISSED: (),
+    events.CASE_ESCALATED: ("coordinator",),
+    events.CASE_CLOSING_SOON: ("village",),
 }
 
 
@@ -40,6 +43,8 @@ def agencies_told(event_type, payload):
         return [t["agency_id"] for t in tasks if t["status"] == "pending"]
     if event_type == events.COMMENT_ADDED:
         return [t["agency_id"] for t in tasks if t["status"] != "declined"]
+    if event_type in (events.DEADLINE_MISSED, events.CASE_ESCALATED) and payload.get("task"):
+        return [payload["task"]["agency_id"]]
     return []
 
 
@@ -48,7 +53,10 @@ def recipients(event_type, payload):
     case = payload["case"]
     scopes = {"village": case["village"]["code"], "coordinator": case["district"]["code"],
               "regency": case["regency"]["code"]}
-    told = [(party(role, scopes[role]), role) for role in ALWAYS_TOLD.get(event_type, ())]
+    roles = ALWAYS_TOLD.get(event_type, ())
+    if event_type == events.CASE_ESCALATED and payload.get("level") == "regency":
+        roles = roles + ("regency",)
+    told = [(party(role, scopes[role]), role) for role in roles]
     told += [(party("agency", agency_id), "agency")
              for agency_id in dict.fromkeys(agencies_told(event_type, payload))]
     if event_type == events.CASE_OPENED:  # the village gets its receipt with the number

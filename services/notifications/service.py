@@ -1,7 +1,6 @@
 """The notifications service: every party's inbox, filled from the case events."""
 import uuid
 
-from nameko.rpc import rpc
 from sqlalchemy import select
 
 from services.notifications import domain, templates
@@ -10,7 +9,7 @@ from shared.db import Database
 from shared.errors import DOMAIN_ERRORS, NotFound
 from shared.events import iso, utcnow
 from shared.i18n import text
-from shared.messaging import consume_events
+from shared.messaging import consume_events, rpc
 MAX_INBOX = 200
 
 

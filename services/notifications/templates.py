@@ -8,6 +8,7 @@ from jinja2 import Environment, StrictUndefined
 
 from shared.categories import category_name
 from shared.events import iso
+from shared.regions import regency_office
 from shared.timezones import local_time
 
 TEMPLATES = {
@@ -100,6 +101,36 @@ TEMPLATES = {
         "en": ("Case {{ number }} closed",
                "{{ village }} confirmed \"{{ title }}\" is solved. Thank you."),
     },
+    "deadline_missed": {
+        "id": ("Tenggat terlewat: {{ title }} ({{ number }})",
+               "Tenggat untuk {{ deadline }} tugas ini sudah lewat ({{ due }}). Mohon segera "
+               "ditindaklanjuti; bila tidak, kasus dieskalasi ke koordinator kecamatan."),
+        "en": ("Deadline missed: {{ title }} ({{ number }})",
+               "The deadline to {{ deadline }} this task has passed ({{ due }}). Please act now; "
+               "otherwise the case is escalated to the district coordinator."),
+    },
+    "case_escalated.regency": {
+        "id": ("Eskalasi ke {{ office }}: {{ title }} ({{ number }})",
+               "Kasus dari {{ village }}, Kecamatan {{ district }} dieskalasi ke {{ office }}: "
+               "{{ note }}"),
+        "en": ("Escalated to the {{ office_en }}: {{ title }} ({{ number }})",
+               "The case from {{ village }}, {{ district }} district, is escalated to the "
+               "{{ office_en }}: {{ note }}"),
+    },
+    "case_escalated": {
+        "id": ("Eskalasi: {{ title }} ({{ number }})",
+               "Kasus dieskalasi ke {{ level }}: {{ note }}"),
+        "en": ("Escalated: {{ title }} ({{ number }})",
+               "The case is escalated to the {{ level_en }}: {{ note }}"),
+    },
+    "case_closing_soon": {
+        "id": ("Kasus {{ number }} akan ditutup otomatis",
+               "\"{{ title }}\" sudah selesai ditangani. Bila tidak ada jawaban, kasus ditutup "
+               "otomatis pada {{ due }}. Konfirmasi atau buka kembali sebelum itu."),
+        "en": ("Case {{ number }} will close by itself",
+               "\"{{ title }}\" is resolved. Without an answer it closes by itself on {{ due }}. "
+               "Confirm or reopen it before then."),
+    },
     "comment_added": {
         "id": ("Komentar baru pada kasus {{ number }}", "{{ author }}: {{ body }}"),
         "en": ("New comment on case {{ number }}", "{{ author }}: {{ body }}"),
@@ -109,6 +140,11 @@ ROLE_NAMES = {"lead": {"id": "pemimpin", "en": "lead"},
               "support": {"id": "pendukung", "en": "support"}}
 SEVERITY_NAMES = {"low": {"id": "rendah", "en": "low"}, "medium": {"id": "sedang", "en": "medium"},
                   "high": {"id": "tinggi", "en": "high"}, "critical": {"id": "kritis", "en": "critical"}}
+
+DEADLINE_NAMES = {"pending": {"id": "menerima", "en": "accept"},
+                  "accepted": {"id": "menyelesaikan", "en": "complete"}}
+LEVEL_NAMES = {"district": {"id": "koordinator kecamatan", "en": "district coordinator"},
+               "regency": {"id": "kantor bupati/walikota", "en": "regency office"}}
 
 _environment = Environment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
 _compiled = {key: {lang: tuple(_environment.from_string(part) for part in pair)
@@ -129,12 +165,13 @@ def params(event_type, payload, recipient):
         "number": case["tracking_number"], "title": case["title"],
         "category": case["category"], "severity": case["severity"],
         "village": case["village"]["name"], "district": case["district"]["name"],
-        "regency_code": case["regency"]["code"],
+        "regency_code": case["regency"]["code"], "regency_name": case["regency"]["name"],
         "agencies": [t["agency_name"] for t in tasks if t["status"] != "declined"],
         "agency": (payload.get("task") or {}).get("agency_name", ""),
         "note": payload.get("note") or "", "author": payload["actor"]["name"],
         "body": payload.get("body", ""),
-        "role": "", "accept_due": None, "due": None,
+        "role": "", "accept_due": None, "due": iso(payload.get("due_at")),
+        "level": payload.get("level") or "", "deadline": (payload.get("task") or {}).get("status"),
     }
     if recipient.startswith("agency:"):
         agency_id = recipient.split(":", 1)[1]
@@ -153,6 +190,11 @@ def render(key, values, lang):
     shown["severity"] = SEVERITY_NAMES.get(values["severity"], {}).get(lang, values["severity"])
     shown["role"] = ROLE_NAMES.get(values["role"], {}).get(lang, values["role"])
     shown["agencies"] = ", ".join(values["agencies"])
+    shown["deadline"] = DEADLINE_NAMES.get(values.get("deadline"), {}).get(lang, "")
+    shown["office"] = regency_office(values.get("regency_name", ""), "id")
+    shown["office_en"] = regency_office(values.get("regency_name", ""), "en")
+    shown["level"] = LEVEL_NAMES.get(values.get("level"), {}).get("id", "")
+    shown["level_en"] = LEVEL_NAMES.get(values.get("level"), {}).get("en", "")
     for name in ("accept_due", "due"):
         shown[name] = (local_time(datetime.fromisoformat(values[name]), code)
                        if values[name] else "-")

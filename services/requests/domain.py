@@ -112,6 +112,7 @@ def settle(case, actor, now):
         return move(case, NEEDS_TRIAGE, actor, now, reason=text(
             "Semua instansi menolak tugasnya.", "Every agency declined its task."))
     if all(task.status == COMPLETED for task in working):
+        case.resolved_at = now
         return move(case, RESOLVED, SYSTEM, now)
     if any(task.status in (ACCEPTED, COMPLETED) for task in working) and case.status != IN_PROGRESS:
         return move(case, IN_PROGRESS, SYSTEM, now)
@@ -191,6 +192,7 @@ def accept_task(case, task, actor, now, note=None):
                      f"A task that is {task_status_name(task.status, 'en')} cannot be accepted.")
     task.status, task.accepted_at = ACCEPTED, now
     task.last_note = note
+    task.ladder_step = 0  # the deadline to accept is met: the one to complete starts its ladder
     case.updated_at = now
     return [Fact("task_accepted", actor, {"note": note}, task)] + settle(case, actor, now)
 
@@ -253,6 +255,8 @@ def reopen(case, actor, now, reason, due_after):
         if task.status == COMPLETED:
             task.status, task.completed_at, task.accepted_at = PENDING, None, None
             task.accept_due_at, task.due_at = due_after(task)
+            task.ladder_step = 0
+    case.resolved_at = case.closing_warned_at = None
     return move(case, REOPENED, actor, now, reason=reason)
 
 
@@ -260,11 +264,6 @@ def comment(case, actor, now, body, comment_id):
     require_visible(actor, case)
     case.updated_at = now
     return [Fact("comment", actor, {"body": body, "comment_id": comment_id})]
-
-
-def is_overdue(case, now):
-    return case.status not in FINAL_STATUSES and any(
-        task.due_at is not None and task.due_at < now for task in active_tasks(case))
 
 
 TASK_STATUS_NAMES = {

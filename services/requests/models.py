@@ -3,6 +3,7 @@ from sqlalchemy import JSON, Float, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from shared.db import UTCDateTime, messaging_tables
+from shared.lease import lease_table
 
 
 class Base(DeclarativeBase):
@@ -34,6 +35,11 @@ class Case(Base):
     explanation = mapped_column(JSON, nullable=True)
     created_at = mapped_column(UTCDateTime, nullable=False, index=True)
     updated_at = mapped_column(UTCDateTime, nullable=False)
+    # 0: none, 1: the district coordinator, 2: the regency office (Kantor Bupati/Walikota)
+    escalation_level: Mapped[int] = mapped_column(Integer, nullable=False, default=0,
+                                                  server_default="0", index=True)
+    resolved_at = mapped_column(UTCDateTime, nullable=True)
+    closing_warned_at = mapped_column(UTCDateTime, nullable=True)
     version: Mapped[int] = mapped_column(Integer, nullable=False)
 
     tasks = relationship("Task", order_by="Task.assigned_at", lazy="selectin",
@@ -58,6 +64,9 @@ class Task(Base):
     completed_at = mapped_column(UTCDateTime, nullable=True)
     declined_at = mapped_column(UTCDateTime, nullable=True)
     last_note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # Steps of the escalation ladder taken for the task's current deadline (0 to 3).
+    ladder_step: Mapped[int] = mapped_column(Integer, nullable=False, default=0,
+                                             server_default="0")
 
     case = relationship("Case", back_populates="tasks")
 
@@ -76,3 +85,4 @@ class TimelineEntry(Base):
 
 
 OUTBOX, PROCESSED_EVENTS = messaging_tables(Base.metadata)
+LEASES = lease_table(Base.metadata)

@@ -3,18 +3,18 @@ import logging
 import uuid
 
 from marshmallow import ValidationError
-from nameko.rpc import rpc
-from sqlalchemy import exists, func, select
+from nameko.timer import timer
+from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm.exc import StaleDataError
 
-from services.requests import domain, texts
+from services.requests import domain, ladder, texts
 from services.requests.models import Base, Case, Task, TimelineEntry
-from shared import commands, events
+from shared import commands, config, events
 from shared.db import Database
 from shared.errors import DOMAIN_ERRORS, Conflict, ValidationFailed
 from shared.events import iso, utcnow
 from shared.i18n import text
-from shared.messaging import consume_events
+from shared.messaging import consume_events, rpc
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +29,10 @@ FACT_EVENTS = {
     "closed": events.CASE_CLOSED,
     "reopened": events.CASE_REOPENED,
     "comment": events.COMMENT_ADDED,
+    "deadline_missed": events.DEADLINE_MISSED,
+    "escalated": events.CASE_ESCALATED,
+    "closing_soon": events.CASE_CLOSING_SOON,
+    "closed_unanswered": events.CASE_CLOSED,
 }
 TASK_ACTIONS = {
     "accept": (domain.accept_task, commands.NoteInput, "note"),
@@ -37,6 +41,7 @@ TASK_ACTIONS = {
     "complete": (domain.complete_task, commands.RequiredNoteInput, "note"),
 }
 COMMAND_ATTEMPTS = 3
+WATCH_BATCH = 500
 MAX_PER_PAGE = 100
 
 
@@ -68,7 +73,8 @@ def case_summary(case, now, lang):
         "agencies": [{"id": t.agency_id, "name": t.agency_name, "role": t.role, "status": t.status}
                      for t in case.tasks],
         "created_at": iso(case.created_at), "updated_at": iso(case.updated_at),
-        "overdue": domain.is_overdue(case, now),
+        "overdue": ladder.is_overdue(case, now),
+        "escalation_level": ladder.LEVEL_NAMES[case.escalation_level],
     }
 
 
@@ -91,7 +97,7 @@ def case_ref(case):
         "id": case.id, "tracking_number": case.tracking_number, "title": case.title,
         "category": case.category, "severity": case.severity,
         "affected_people": case.affected_people, "status": case.status,
-        "version": case.version or 1,
+        "version": case.version or 1, "escalation_level": case.escalation_level,
         "village": ref(case.village_code, case.village_name),
         "district": ref(case.district_code, case.district_name),
         "regency": ref(case.regency_code, case.regency_name),
@@ -127,8 +133,10 @@ def visible_to(actor):
 
 
 def overdue_condition(now):
-    return exists().where(Task.case_id == Case.id,
-                          Task.status.in_(domain.ACTIVE_TASK_STATUSES), Task.due_at < now)
+    """A task of the case missed its current deadline (to accept, or to complete)."""
+    return exists().where(Task.case_id == Case.id, or_(
+        (Task.status == domain.PENDING) & (Task.accept_due_at < now),
+        (Task.status == domain.ACCEPTED) & (Task.due_at < now)))
 
 
 class RequestsService:
@@ -218,6 +226,7 @@ class RequestsService:
                 payload["task"] = task_ref(fact.task)
             if fact.type == "routed":
                 payload["agency_ids"] = data["agencies"]
+            payload.update({key: data[key] for key in ("level", "due_at") if key in data})
             if fact.type == "comment":
                 payload.update(comment_id=data["comment_id"], body=data["body"])
             unit.emit(event_type, payload, correlation_id=case.id)
@@ -265,6 +274,9 @@ class RequestsService:
         if filters.get("agency"):
             conditions.append(exists().where(Task.case_id == Case.id,
                                              Task.agency_id == filters["agency"]))
+        if filters.get("escalation_level"):
+            level = {name: n for n, name in ladder.LEVEL_NAMES.items()}[filters["escalation_level"]]
+            conditions.append(Case.escalation_level >= level)
         if filters.get("overdue") is not None:
             overdue = overdue_condition(now) & Case.status.not_in(domain.FINAL_STATUSES)
             conditions.append(overdue if filters["overdue"] else ~overdue)
@@ -284,7 +296,8 @@ class RequestsService:
             try:
                 with self.db.transaction() as unit:
                     case = self._find(unit.session, case_id)
-                    domain.require_visible(actor, case)
+                    if actor is not domain.SYSTEM:
+                        domain.require_visible(actor, case)
                     now = utcnow()
                     self._record(unit, case, action(case, now))
                     view = case_view(case, now, lang)
@@ -371,6 +384,32 @@ class RequestsService:
                                 rule_id=None, explanation=plan["explanation"], note=plan["note"])
 
         return self._command(actor, case_id, lang, act)
+
+    @rpc(expected_exceptions=DOMAIN_ERRORS)
+    def escalate(self, actor, case_id, body, lang="id"):
+        """A district coordinator sends a case up to the regency office."""
+        reason = commands.load(commands.ReasonInput, body)["reason"]
+        return self._command(actor, case_id, lang, lambda case, now: ladder.escalate_by_hand(
+            case, actor_ref(actor), now, reason))
+
+    # -- the clock ---------------------------------------------------------------------------
+
+    @timer(interval=config.scheduler_seconds())
+    def watch_deadlines(self):
+        """Climb the escalation ladder and close unanswered cases; one replica at a time."""
+        if not self.db.lease("deadlines", seconds=max(60, 3 * config.scheduler_seconds())).acquire():
+            return
+        now = utcnow()
+        with self.db.read() as session:
+            due = session.scalars(
+                select(Case.id).where(Case.status.not_in(domain.FINAL_STATUSES),
+                                      or_(overdue_condition(now), Case.status == domain.RESOLVED))
+                .order_by(Case.updated_at).limit(WATCH_BATCH)).all()
+        for case_id in due:
+            try:
+                self._command(domain.SYSTEM, case_id, "id", ladder.watch)
+            except Exception:  # one case's trouble must not stop the others
+                log.exception("requests: watching the deadlines of case %s failed", case_id)
 
     @rpc
     def health(self):

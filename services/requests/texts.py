@@ -18,7 +18,15 @@ TIMELINE = {
                "The village confirmed the problem is solved; case closed"),
     "reopened": ("Desa membuka kembali kasus: {reason}", "The village reopened the case: {reason}"),
     "comment": ("Komentar: {body}", "Comment: {body}"),
+    "deadline_missed": ("Tenggat terlewat; {agency} diingatkan", "Deadline missed; {agency} reminded"),
+    "escalated": ("Dieskalasi ke {level}: {reason}", "Escalated to the {level}: {reason}"),
+    "closing_soon": ("Desa diingatkan: tanpa jawaban, kasus ditutup otomatis",
+                     "The village was told the case closes by itself unless it answers"),
+    "closed_unanswered": ("Ditutup otomatis: desa tidak menjawab dalam 10 hari kerja",
+                          "Closed by itself: the village did not answer within 10 working days"),
 }
+LEVELS = {"district": ("koordinator kecamatan", "district coordinator"),
+          "regency": ("kantor bupati/walikota", "regency office")}
 
 
 def summary(entry_type, data, lang):
@@ -26,6 +34,8 @@ def summary(entry_type, data, lang):
     template_id, template_en = TIMELINE[entry_type]
     template = template_en if lang == "en" else template_id
     values = {key: _shown(value, lang) for key, value in data.items()}
+    if data.get("level") in LEVELS:
+        values["level"] = LEVELS[data["level"]][lang == "en"]
     if "category" in data:
         values["category"] = category_name(data["category"], lang)
     return template.format_map(_Blank(values))

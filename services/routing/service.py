@@ -1,6 +1,5 @@
 """The routing service: agencies, the category catalogue, the rules, and each decision."""
 
-from nameko.rpc import rpc
 from sqlalchemy import select
 
 from services.routing import domain
@@ -11,7 +10,7 @@ from shared.db import Database
 from shared.errors import DOMAIN_ERRORS, ValidationFailed
 from shared.events import SEVERITIES, utcnow
 from shared.i18n import text
-from shared.messaging import consume_events
+from shared.messaging import consume_events, rpc
 
 
 def agency_view(agency):

@@ -1,7 +1,6 @@
 """The villages service: the wilayah registry and the village-side intake of reports."""
 import uuid
 
-from nameko.rpc import rpc
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -12,6 +11,7 @@ from shared.db import Database
 from shared.errors import DOMAIN_ERRORS, NotFound, ValidationFailed
 from shared.events import iso, utcnow
 from shared.i18n import text
+from shared.messaging import rpc
 from shared.jurisdiction import covers
 
 
@@ -138,6 +138,7 @@ class VillagesService:
             "affected_people": report.affected_people, "village": village,
             "district": district, "regency": regency, "agencies": [], "tasks": [],
             "created_at": created, "updated_at": created, "overdue": False,
+            "escalation_level": "none",
             "location": ({"lat": report.lat, "lon": report.lon} if report.lat is not None
                          else None),
             "reporter": {"name": report.reporter_name},

@@ -5,6 +5,7 @@ import os
 import signal
 import subprocess
 import sys
+from datetime import datetime, timezone
 from pathlib import Path
 
 import requests
@@ -56,6 +57,7 @@ class System:
         self.logs.mkdir(parents=True, exist_ok=True)
         self.env = None
         self.actors = {}
+        self.clock_file = tmp_path / "clock-offset"
 
     @property
     def base(self):
@@ -65,7 +67,9 @@ class System:
         amqp_uri = self.vhost.create()
         self.env = {**os.environ, "AMQP_URI": amqp_uri, "JEMBATAN_DATA_DIR": str(self.data_dir),
                     "JEMBATAN_HTTP_PORT": str(self.port), "JEMBATAN_HTTP_HOST": "127.0.0.1",
-                    "JEMBATAN_RPC_TIMEOUT": "3", "JEMBATAN_LOG_LEVEL": "INFO"}
+                    "JEMBATAN_RPC_TIMEOUT": "3", "JEMBATAN_LOG_LEVEL": "INFO",
+                    "JEMBATAN_CLOCK_OFFSET_FILE": str(self.clock_file),
+                    "JEMBATAN_SCHEDULER_SECONDS": "0.5"}
         for name in list(self.env):
             if name.startswith("JEMBATAN_DATABASE_URL_"):
                 del self.env[name]
@@ -83,11 +87,18 @@ class System:
         self.wait_healthy()
         return self
 
-    def run(self, service):
-        log = open(self.logs / f"{service}.log", "ab")
-        self.processes[service] = subprocess.Popen(
+    def run(self, service, replica=None):
+        """Start a service; `replica` names a further process of the same service."""
+        name = replica or service
+        log = open(self.logs / f"{name}.log", "ab")
+        self.processes[name] = subprocess.Popen(
             [sys.executable, "-m", "jembatan", "run", service], env=self.env, cwd=ROOT,
             stdout=log, stderr=subprocess.STDOUT)
+
+    def set_clock(self, moment):
+        """Every process's clock shows `moment` from now on (and runs on from there)."""
+        offset = (moment - datetime.now(timezone.utc)).total_seconds()
+        self.clock_file.write_text(str(offset))
 
     def kill(self, service, sig=signal.SIGKILL):
         process = self.processes.pop(service)

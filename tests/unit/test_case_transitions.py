@@ -14,9 +14,10 @@ from services.requests import domain
 from services.requests.domain import (
     ACCEPTED, CANCELLED, CASE_STATUSES, CLOSED, COMPLETED, DECLINED, IN_PROGRESS, NEEDS_TRIAGE,
     PENDING, REOPENED, REPORTED, RESOLVED, ROUTED, SYSTEM, Fact, accept_task, can_see, comment,
-    complete_task, confirm, decline_task, is_overdue, needs_triage, own_task, reopen,
+    complete_task, confirm, decline_task, needs_triage, own_task, reopen,
     report_progress, require_supervisor, require_village_of, require_visible, route,
 )
+from services.requests.ladder import is_overdue
 from services.requests.texts import TIMELINE
 from shared.errors import Conflict, Forbidden, JembatanError, NotFound
 
@@ -66,6 +67,7 @@ class Task:
     completed_at: datetime | None = None
     declined_at: datetime | None = None
     last_note: str | None = None
+    ladder_step: int = 0
 
 
 @dataclass
@@ -78,6 +80,10 @@ class Case:
     regency_code: str = BATU_CITY
     updated_at: datetime = T0
     rule_id: str | None = None
+    severity: str = "high"
+    escalation_level: int = 0
+    resolved_at: datetime | None = None
+    closing_warned_at: datetime | None = None
     explanation: dict | None = None
 
 
@@ -98,10 +104,11 @@ def plan(agency_id, role="lead", accept_hours=4, resolve_hours=48, at=T0):
             "due_at": at + timedelta(hours=resolve_hours)}
 
 
-def task(agency_id, role="lead", status=PENDING, due_at=T0 + timedelta(hours=48)):
+def task(agency_id, role="lead", status=PENDING, due_at=T0 + timedelta(hours=48),
+         accept_due_at=T0 + timedelta(hours=4)):
     return Task(id=f"task-{agency_id}", agency_id=agency_id, agency_name=AGENCY_NAMES[agency_id],
                 role=role, status=status, assigned_at=T0,
-                accept_due_at=T0 + timedelta(hours=4), due_at=due_at)
+                accept_due_at=accept_due_at, due_at=due_at)
 
 
 def case_with(status, *tasks):
@@ -634,14 +641,16 @@ def test_require_supervisor_hides_a_case_outside_the_jurisdiction(actor):
 def test_is_overdue_when_an_active_task_missed_its_deadline(case_status, task_status,
                                                            due_in_hours, overdue):
     due = None if due_in_hours is None else NOW + timedelta(hours=due_in_hours)
-    case = case_with(case_status, task("pdam-batu", "lead", task_status, due_at=due))
+    case = case_with(case_status, task("pdam-batu", "lead", task_status, due_at=due,
+                                       accept_due_at=due))
     assert is_overdue(case, NOW) is overdue
 
 
 def test_is_overdue_when_any_one_active_task_is_late():
     case = case_with(IN_PROGRESS,
                      task("pdam-batu", "lead", ACCEPTED, due_at=NOW + timedelta(hours=5)),
-                     task("pupr-batu", "support", PENDING, due_at=NOW - timedelta(minutes=1)))
+                     task("pupr-batu", "support", PENDING, due_at=NOW + timedelta(days=3),
+                          accept_due_at=NOW - timedelta(minutes=1)))
     assert is_overdue(case, NOW) is True
 
 

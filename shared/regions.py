@@ -1,0 +1,14 @@
+"""Names people use for a region's government."""
+
+
+def regency_office(regency_name, lang="id"):
+    """'Kota Batu' -> 'Kantor Walikota Batu'; 'Kabupaten Malang' -> 'Kantor Bupati Malang'."""
+    words = regency_name.split()
+    if not words:
+        return ""
+    kind, place = words[0].lower(), " ".join(words[1:])
+    if kind == "kota":
+        return f"Kantor Walikota {place}" if lang == "id" else f"Mayor's Office of {place}"
+    if kind in ("kabupaten", "kab.", "kab"):
+        return f"Kantor Bupati {place}" if lang == "id" else f"Regent's Office of {place}"
+    return f"Kantor Kepala Daerah {regency_name}" if lang == "id" else f"Office of {regency_name}"
