@@ -33,6 +33,7 @@ COMMENT_ADDED = "comment_added"
 DEADLINE_MISSED = "deadline_missed"        # requests: a task's deadline passed (the agency is reminded)
 CASE_ESCALATED = "case_escalated"          # requests: up to the district coordinator, or the regency
 CASE_CLOSING_SOON = "case_closing_soon"    # requests: a resolved case closes itself soon
+CASE_CANCELLED = "case_cancelled"          # requests: a coordinator cancelled the case
 
 
 class InvalidEvent(Exception):
@@ -130,7 +131,10 @@ class PlannedTask(_Payload):
 
 class RoutingDecided(_Payload):
     case_id = fields.String(required=True)
-    outcome = fields.String(required=True, validate=validate.OneOf(("routed", "needs_triage")))
+    # routed: a new case's agencies; needs_triage: no rule; referred: after a decline, the
+    # next agency the rule names.
+    outcome = fields.String(required=True,
+                            validate=validate.OneOf(("routed", "needs_triage", "referred")))
     rule_id = fields.String(load_default=None, allow_none=True)
     explanation = fields.Nested(Explanation, required=True)
     tasks = fields.List(fields.Nested(PlannedTask), load_default=list)
@@ -179,6 +183,7 @@ PAYLOAD_SCHEMAS = {
     DEADLINE_MISSED: TaskEvent(),
     CASE_ESCALATED: CaseEvent(),
     CASE_CLOSING_SOON: CaseEvent(),
+    CASE_CANCELLED: CaseEvent(),
 }
 EVENT_TYPES = tuple(PAYLOAD_SCHEMAS)
 

@@ -40,13 +40,13 @@ DEAD_LETTER_QUEUE = Queue(
 # Which events each service consumes. One durable queue per consuming service.
 SUBSCRIPTIONS = {
     "requests": (events.ISSUE_REPORTED, events.ROUTING_DECIDED),
-    "routing": (events.CASE_OPENED,),
+    "routing": (events.CASE_OPENED, events.TASK_DECLINED),
     "notifications": (
         events.CASE_OPENED, events.CASE_ROUTED, events.CASE_NEEDS_TRIAGE,
         events.TASK_ACCEPTED, events.TASK_DECLINED, events.TASK_PROGRESSED,
         events.TASK_COMPLETED, events.CASE_RESOLVED, events.CASE_REOPENED,
         events.CASE_CLOSED, events.COMMENT_ADDED, events.DEADLINE_MISSED,
-        events.CASE_ESCALATED, events.CASE_CLOSING_SOON,
+        events.CASE_ESCALATED, events.CASE_CLOSING_SOON, events.CASE_CANCELLED,
     ),
 }
 

@@ -221,6 +221,8 @@ class RuleOut(Schema):
     conditions = fields.Nested(Conditions, required=True)
     lead_agency_id = fields.String(required=True)
     support_agency_ids = fields.List(fields.String(), required=True)
+    fallback_agency_ids = fields.List(fields.String(), required=True, metadata={
+        "description": "tried in order when an agency declines"})
     deadlines = fields.Dict(keys=fields.String(validate=validate.OneOf(SEVERITIES)),
                             values=fields.Dict(keys=fields.String(), values=fields.String()),
                             required=True, metadata={
@@ -241,3 +243,27 @@ class PreviewOut(Schema):
     rule_id = fields.String(allow_none=True)
     explanation = fields.String(required=True)
     tasks = fields.List(fields.Nested(PlannedTaskOut), required=True)
+
+
+class AgencyCount(Schema):
+    id = fields.String(required=True)
+    name = fields.String(required=True)
+    open = fields.Integer(required=True)
+
+
+class VillageCount(Schema):
+    code = fields.String(required=True)
+    name = fields.String(required=True)
+    open = fields.Integer(required=True)
+
+
+class CaseSummaryCounts(Schema):
+    total = fields.Integer(required=True)
+    open = fields.Integer(required=True)
+    overdue = fields.Integer(required=True)
+    escalated = fields.Integer(required=True)
+    by_status = fields.Dict(keys=fields.String(validate=validate.OneOf(CASE_STATUSES)),
+                            values=fields.Integer(), required=True)
+    by_agency = fields.List(fields.Nested(AgencyCount), required=True,
+                            metadata={"description": "open cases with an active task per agency"})
+    by_village = fields.List(fields.Nested(VillageCount), required=True)

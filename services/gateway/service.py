@@ -200,6 +200,18 @@ class GatewayService:
         actor = self.auth.actor(request)
         return self.requests.escalate(actor, case_id, read_json(request), lang=language(request))
 
+    @api("POST", "/cases/<case_id>/cancel", summary="Cancel a case, with a reason",
+         body=commands.ReasonInput, answers=case_answers(), roles="coordinator, regency")
+    def cancel(self, request, case_id):
+        actor = self.auth.actor(request)
+        return self.requests.cancel(actor, case_id, read_json(request), lang=language(request))
+
+    @api("GET", "/cases/summary", summary="Counts of the caller's cases: per status, agency, village",
+         answers={200: schemas.CaseSummaryCounts}, roles="signed in")
+    def case_summary(self, request):
+        actor = self.auth.actor(request)
+        return self.requests.summary(actor, lang=language(request))
+
     @api("GET", "/escalations", summary="Escalated cases in the caller's jurisdiction",
          query=schemas.Page, answers={200: schemas.CaseList}, roles="coordinator, regency, admin")
     def escalations(self, request):

@@ -20,6 +20,7 @@ ALWAYS_TOLD = {  # event type -> parties told, besides the agencies chosen below
     events.DEADLINE_MISSED: (),
     events.CASE_ESCALATED: ("coordinator",),
     events.CASE_CLOSING_SOON: ("village",),
+    events.CASE_CANCELLED: ("village", "coordinator"),
 }
 
 
@@ -41,7 +42,7 @@ def agencies_told(event_type, payload):
         return [t["agency_id"] for t in tasks if t["status"] == "completed"]
     if event_type == events.CASE_REOPENED:
         return [t["agency_id"] for t in tasks if t["status"] == "pending"]
-    if event_type == events.COMMENT_ADDED:
+    if event_type in (events.COMMENT_ADDED, events.CASE_CANCELLED):
         return [t["agency_id"] for t in tasks if t["status"] != "declined"]
     if event_type in (events.DEADLINE_MISSED, events.CASE_ESCALATED) and payload.get("task"):
         return [payload["task"]["agency_id"]]

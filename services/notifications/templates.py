@@ -131,6 +131,10 @@ TEMPLATES = {
                "\"{{ title }}\" is resolved. Without an answer it closes by itself on {{ due }}. "
                "Confirm or reopen it before then."),
     },
+    "case_cancelled": {
+        "id": ("Kasus {{ number }} dibatalkan", "\"{{ title }}\" dibatalkan oleh {{ author }}: {{ note }}"),
+        "en": ("Case {{ number }} cancelled", "\"{{ title }}\" was cancelled by {{ author }}: {{ note }}"),
+    },
     "comment_added": {
         "id": ("Komentar baru pada kasus {{ number }}", "{{ author }}: {{ body }}"),
         "en": ("New comment on case {{ number }}", "{{ author }}: {{ body }}"),

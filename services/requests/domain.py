@@ -260,6 +260,13 @@ def reopen(case, actor, now, reason, due_after):
     return move(case, REOPENED, actor, now, reason=reason)
 
 
+def cancel(case, actor, now, reason):
+    """A coordinator (or the regency office) cancels a case, with a reason: it is final."""
+    require_supervisor(actor, case)
+    require_open(case)
+    return move(case, CANCELLED, actor, now, reason=reason)
+
+
 def comment(case, actor, now, body, comment_id):
     require_visible(actor, case)
     case.updated_at = now

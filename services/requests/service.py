@@ -33,6 +33,7 @@ FACT_EVENTS = {
     "escalated": events.CASE_ESCALATED,
     "closing_soon": events.CASE_CLOSING_SOON,
     "closed_unanswered": events.CASE_CLOSED,
+    "cancelled": events.CASE_CANCELLED,
 }
 TASK_ACTIONS = {
     "accept": (domain.accept_task, commands.NoteInput, "note"),
@@ -180,12 +181,22 @@ class RequestsService:
         case = unit.session.get(Case, decision["case_id"])
         if case is None:
             raise LookupError(f"routing decided for unknown case {decision['case_id']}")
+        now = utcnow()
+        actor = {"id": "routing", "role": "system", "name": "Jembatan", "scope": None}
+        if decision["outcome"] == "referred":  # an agency declined: the next one the rule names
+            try:
+                facts = domain.route(case, decision["tasks"], actor, now,
+                                     self._task_factory(case), rule_id=decision["rule_id"],
+                                     explanation=decision["explanation"])
+            except Conflict as exc:  # closed meanwhile, or that agency already works on it
+                log.warning("requests: referral of case %s not applied: %s", case.id, exc.message)
+                return
+            self._record(unit, case, facts)
+            return
         if case.status != domain.REPORTED:
             log.warning("requests: routing of case %s ignored, it is already %s", case.id,
                         case.status)
             return
-        now = utcnow()
-        actor = {"id": "routing", "role": "system", "name": "Jembatan", "scope": None}
         if decision["outcome"] == "routed":
             facts = domain.route(case, decision["tasks"], actor, now, self._task_factory(case),
                                  rule_id=decision["rule_id"], explanation=decision["explanation"])
@@ -391,6 +402,42 @@ class RequestsService:
         reason = commands.load(commands.ReasonInput, body)["reason"]
         return self._command(actor, case_id, lang, lambda case, now: ladder.escalate_by_hand(
             case, actor_ref(actor), now, reason))
+
+    @rpc(expected_exceptions=DOMAIN_ERRORS)
+    def cancel(self, actor, case_id, body, lang="id"):
+        reason = commands.load(commands.ReasonInput, body)["reason"]
+        return self._command(actor, case_id, lang, lambda case, now: domain.cancel(
+            case, actor_ref(actor), now, reason))
+
+    @rpc(expected_exceptions=DOMAIN_ERRORS)
+    def summary(self, actor, lang="id"):
+        """The coordinator's board in numbers: cases per status, per agency, per village."""
+        now = utcnow()
+        mine = visible_to(actor)
+        open_case = Case.status.not_in(domain.FINAL_STATUSES)
+        with self.db.read() as session:
+            by_status = dict(session.execute(
+                select(Case.status, func.count()).where(mine).group_by(Case.status)).all())
+            villages = session.execute(
+                select(Case.village_code, Case.village_name, func.count())
+                .where(mine, open_case).group_by(Case.village_code, Case.village_name)).all()
+            agencies = session.execute(
+                select(Task.agency_id, Task.agency_name, func.count(func.distinct(Case.id)))
+                .join(Case, Task.case_id == Case.id)
+                .where(mine, open_case, Task.status.in_(domain.ACTIVE_TASK_STATUSES))
+                .group_by(Task.agency_id, Task.agency_name)).all()
+            overdue = session.scalar(select(func.count()).select_from(Case).where(
+                mine, open_case, overdue_condition(now)))
+            escalated = session.scalar(select(func.count()).select_from(Case).where(
+                mine, open_case, Case.escalation_level > 0))
+        return {
+            "total": sum(by_status.values()),
+            "open": sum(n for status, n in by_status.items() if status not in domain.FINAL_STATUSES),
+            "overdue": overdue, "escalated": escalated,
+            "by_status": {status: by_status.get(status, 0) for status in domain.CASE_STATUSES},
+            "by_agency": [{"id": a, "name": name, "open": n} for a, name, n in agencies],
+            "by_village": [{"code": c, "name": name, "open": n} for c, name, n in villages],
+        }
 
     # -- the clock ---------------------------------------------------------------------------
 

@@ -18,6 +18,7 @@ TIMELINE = {
                "The village confirmed the problem is solved; case closed"),
     "reopened": ("Desa membuka kembali kasus: {reason}", "The village reopened the case: {reason}"),
     "comment": ("Komentar: {body}", "Comment: {body}"),
+    "cancelled": ("Kasus dibatalkan: {reason}", "Case cancelled: {reason}"),
     "deadline_missed": ("Tenggat terlewat; {agency} diingatkan", "Deadline missed; {agency} reminded"),
     "escalated": ("Dieskalasi ke {level}: {reason}", "Escalated to the {level}: {reason}"),
     "closing_soon": ("Desa diingatkan: tanpa jawaban, kasus ditutup otomatis",

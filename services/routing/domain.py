@@ -175,6 +175,23 @@ def explain(rule, matching, situation, lead, supports):
     return result
 
 
+def next_fallback(rule, tasks_on_case):
+    """After a decline: the first fallback of the rule that never had a task on this case.
+
+    So an agency that declined never gets the same case back from the rules.
+    """
+    involved = {task["agency_id"] for task in tasks_on_case}
+    return next((agency_id for agency_id in rule.fallback_agency_ids
+                 if agency_id not in involved), None)
+
+
+def explain_referral(declined_name, reason, rule, agency):
+    return text(f"{declined_name} menolak tugasnya ({reason}). Dirujuk ke {agency.name}, "
+                f"cadangan yang disebut aturan «{rule.name}» ({rule.id}).",
+                f"{declined_name} declined its task ({reason}). Referred to {agency.name}, "
+                f"the fallback named by rule «{rule.name}» ({rule.id}).")
+
+
 def explain_manual(actor_name, note, lead, supports):
     names = ", ".join(a.name for a in ([lead] if lead else []) + list(supports))
     return text(f"Dirutekan manual oleh {actor_name} ke {names}. Catatan: {note}",

@@ -33,7 +33,7 @@ def check(document):
             problems.append(f"{where}: scope {rule['scope_code']} is outside {regency}")
         if rule.get("min_severity") not in (None, *SEVERITIES):
             problems.append(f"{where}: unknown severity {rule['min_severity']}")
-        for agency_id in [rule["lead"], *rule["support"]]:
+        for agency_id in [rule["lead"], *rule["support"], *rule.get("fallback", [])]:
             if agency_id not in agency_ids:
                 problems.append(f"{where}: unknown agency {agency_id}")
         for severity, deadlines in rule.get("deadlines", {}).items():
@@ -66,5 +66,6 @@ def load(session, path=DEMO_FILE):
             id=rule["id"], name=rule["name"], scope_code=rule["scope_code"],
             category=rule["category"], min_severity=rule.get("min_severity"),
             min_affected_people=rule.get("min_affected_people"), lead_agency_id=rule["lead"],
-            support_agency_ids=rule["support"], deadlines=rule.get("deadlines", {})))
+            support_agency_ids=rule["support"], fallback_agency_ids=rule.get("fallback", []),
+            deadlines=rule.get("deadlines", {})))
     return regency, len(document["agencies"]), len(document["rules"])

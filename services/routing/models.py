@@ -33,6 +33,8 @@ class Rule(Base):
     min_affected_people: Mapped[int | None] = mapped_column(Integer, nullable=True)
     lead_agency_id: Mapped[str] = mapped_column(String(64))
     support_agency_ids = mapped_column(JSON, nullable=False)
+    # Agencies to try, in order, when one of the above declines ("bukan kewenangan kami").
+    fallback_agency_ids = mapped_column(JSON, nullable=False, default=list, server_default="[]")
     # {severity: {"accept": "1wd", "resolve": "3wd"}}: overrides of the default policy
     deadlines = mapped_column(JSON, nullable=False, default=dict, server_default="{}")
 
@@ -45,6 +47,18 @@ class Decision(Base):
     rule_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     explanation = mapped_column(JSON, nullable=False)
     tasks = mapped_column(JSON, nullable=False)
+    decided_at = mapped_column(UTCDateTime, nullable=False)
+
+
+class Referral(Base):
+    """A declined task sent on to the next agency the rule names."""
+
+    __tablename__ = "referrals"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    case_id: Mapped[str] = mapped_column(String(36), index=True)
+    declined_agency_id: Mapped[str] = mapped_column(String(64))
+    referred_agency_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     decided_at = mapped_column(UTCDateTime, nullable=False)
 
 

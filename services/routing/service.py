@@ -3,7 +3,7 @@
 from sqlalchemy import select
 
 from services.routing import domain
-from services.routing.models import Agency, Base, Decision, Rule
+from services.routing.models import Agency, Base, Decision, Referral, Rule
 from shared import commands, events
 from shared.categories import CATEGORIES
 from shared.db import Database
@@ -25,6 +25,7 @@ def rule_view(rule):
             "conditions": {"min_severity": rule.min_severity,
                            "min_affected_people": rule.min_affected_people},
             "lead_agency_id": rule.lead_agency_id, "support_agency_ids": rule.support_agency_ids,
+            "fallback_agency_ids": rule.fallback_agency_ids,
             "deadlines": {severity: domain.deadlines_for(severity, rule)
                           for severity in SEVERITIES}}
 
@@ -49,7 +50,31 @@ class RoutingService:
 
     @consume_events("routing")
     def on_event(self, event):
-        self.db.handle_once(event, lambda unit: self._route_new_case(unit, event.payload["case"]))
+        if event.type == events.TASK_DECLINED:
+            self.db.handle_once(event, lambda unit: self._refer(unit, event.payload))
+        else:
+            self.db.handle_once(event, lambda unit: self._route_new_case(unit, event.payload["case"]))
+
+    def _refer(self, unit, declined):
+        """A task was declined: send the case on to the next agency its rule names, if any."""
+        case, task = declined["case"], declined["task"]
+        decision = unit.session.get(Decision, case["id"])
+        rule = decision and decision.rule_id and unit.session.get(Rule, decision.rule_id)
+        if not rule:  # routed by hand, or by a rule since removed: the coordinator decides
+            return
+        candidate = domain.next_fallback(rule, case["tasks"])
+        unit.session.add(Referral(case_id=case["id"], declined_agency_id=task["agency_id"],
+                                  referred_agency_id=candidate, decided_at=utcnow()))
+        if candidate is None:  # nobody left: the coordinator, told of the decline, decides
+            return
+        agency = unit.session.get(Agency, candidate)
+        deadlines = domain.deadlines_for(case["severity"], rule)
+        planned = domain.plan_tasks(agency, [], utcnow(), deadlines, case["village"]["code"])
+        planned[0]["role"] = task["role"]
+        unit.emit(events.ROUTING_DECIDED, {
+            "case_id": case["id"], "outcome": "referred", "rule_id": rule.id, "tasks": planned,
+            "explanation": domain.explain_referral(task["agency_name"], declined["note"] or "-",
+                                                   rule, agency)}, correlation_id=case["id"])
 
     def _route_new_case(self, unit, case):
         if unit.session.get(Decision, case["id"]) is not None:

@@ -110,3 +110,77 @@ def test_with_two_replicas_each_deadline_is_handled_once_and_a_restart_misses_no
     reminders = [n for n in pdam.get("/notifications", params={"case_id": case["id"]}).json()
                  if n["type"] == "deadline_missed"]
     assert len(reminders) == 1
+
+
+def test_the_flood_in_bulukerto_from_report_to_confirmation(system):
+    """Issue 4's story: three agencies, one declines and its fallback takes over, the lead stays
+    silent and the case climbs to the Kantor Walikota, everyone completes, the village reopens
+    once, then confirms."""
+    village = system.village("35.79.02.2008")  # Desa Bulukerto
+    coordinator, walikota = system.coordinator(BUMIAJI), system.regency("35.79")
+    bpbd, pupr, dinsos = (system.agency(a) for a in ("bpbd-batu", "pupr-batu", "dinsos-batu"))
+    satpol = system.agency("satpolpp-batu")
+    accepted = report(village, {"category": "banjir-bencana", "title": "Banjir bandang Bulukerto",
+                                "description": "Air setinggi 1 meter merendam 40 rumah.",
+                                "severity": "high", "affected_people": 150})
+    case = case_when(village, accepted["case_id"], "routed")
+    case_id = case["id"]
+    roles = {t["agency"]["id"]: t["role"] for t in case["tasks"]}
+    assert roles == {"bpbd-batu": "lead", "pupr-batu": "support", "dinsos-batu": "support"}
+    tasks = {t["agency"]["id"]: t["id"] for t in case["tasks"]}
+
+    def act(officer, agency_id, action, body):
+        response = officer.post(f"/cases/{case_id}/tasks/{tasks[agency_id]}/{action}", body)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    # Each agency acts on its own task only.
+    assert pupr.post(f"/cases/{case_id}/tasks/{tasks['bpbd-batu']}/accept", {}).status_code == 404
+
+    # Dinas Sosial declines; the rule's first fallback, Satpol PP, gets the task.
+    act(dinsos, "dinsos-batu", "decline", {"reason": "Bukan kewenangan kami"})
+    inbox_types(coordinator, case_id, ["task_declined"])
+    inbox_types(satpol, case_id, ["case_routed"])
+    case = village.get(f"/cases/{case_id}").json()
+    tasks = {t["agency"]["id"]: t["id"] for t in case["tasks"]}
+    assert {t["agency"]["id"]: t["status"] for t in case["tasks"]} == {
+        "bpbd-batu": "pending", "pupr-batu": "pending", "dinsos-batu": "declined",
+        "satpolpp-batu": "pending"}
+    assert "Satuan Polisi Pamong Praja" in case["routing"]["explanation"]
+    assert dinsos.get(f"/cases/{case_id}").status_code == 200  # it still sees what it declined
+
+    act(satpol, "satpolpp-batu", "accept", {"note": "Tim evakuasi berangkat"})
+    act(pupr, "pupr-batu", "accept", {})
+    assert village.get(f"/cases/{case_id}").json()["status"] == "in_progress"
+
+    # BPBD stays silent past its deadline to accept (2 hours), and past two grace periods
+    # (4 hours each for a high case): the case climbs to the Kantor Walikota.
+    bpbd_task = next(t for t in case["tasks"] if t["agency"]["id"] == "bpbd-batu")
+    system.set_clock(at(bpbd_task["accept_due_at"]) + timedelta(hours=8) + MINUTE)
+    inbox_types(bpbd, case_id, ["deadline_missed", "case_escalated"])
+    notice = inbox_types(walikota, case_id, ["case_escalated"])
+    assert any("Kantor Walikota Batu" in n["title"] for n in notice)
+    assert case_id in [c["id"] for c in walikota.get("/escalations").json()["items"]]
+
+    act(bpbd, "bpbd-batu", "accept", {"note": "Maaf, tim baru kembali dari lokasi lain"})
+    for officer, agency_id in ((bpbd, "bpbd-batu"), (pupr, "pupr-batu"), (satpol, "satpolpp-batu")):
+        act(officer, agency_id, "complete", {"note": "Selesai"})
+    assert village.get(f"/cases/{case_id}").json()["status"] == "resolved"
+
+    # The village reopens once: the agencies that completed get their tasks back.
+    reopened = village.post(f"/cases/{case_id}/reopen", {"reason": "Air naik lagi di RT 03"})
+    assert reopened.status_code == 200 and reopened.json()["status"] == "reopened"
+    inbox_types(satpol, case_id, ["case_reopened"])
+    back = {t["agency"]["id"]: t["status"] for t in reopened.json()["tasks"]}
+    assert back == {"bpbd-batu": "pending", "pupr-batu": "pending", "dinsos-batu": "declined",
+                    "satpolpp-batu": "pending"}
+    for officer, agency_id in ((bpbd, "bpbd-batu"), (pupr, "pupr-batu"), (satpol, "satpolpp-batu")):
+        act(officer, agency_id, "accept", {})
+        act(officer, agency_id, "complete", {"note": "Tanggul darurat dipasang"})
+    confirmed = village.post(f"/cases/{case_id}/confirm", {"note": "Terima kasih"})
+    assert confirmed.status_code == 200 and confirmed.json()["status"] == "closed"
+
+    steps = timeline_types(system, case_id)
+    assert steps[:3] == ["reported", "routed", "task_declined"]
+    assert steps.count("routed") == 2 and steps.count("escalated") == 2
+    assert steps.count("reopened") == 1 and steps[-1] == "closed"

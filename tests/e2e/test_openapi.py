@@ -14,7 +14,8 @@ CONTRACT = [  # API.md, "Endpoints"
     ("post", "/cases/{case_id}/tasks/{task_id}/progress"),
     ("post", "/cases/{case_id}/tasks/{task_id}/complete"),
     ("post", "/cases/{case_id}/confirm"), ("post", "/cases/{case_id}/reopen"),
-    ("post", "/cases/{case_id}/route"), ("get", "/notifications"),
+    ("post", "/cases/{case_id}/route"), ("post", "/cases/{case_id}/escalate"),
+    ("get", "/cases/summary"), ("get", "/notifications"),
     ("post", "/notifications/{notification_id}/read"), ("get", "/agencies"),
     ("get", "/routing/rules"), ("post", "/routing/preview"), ("get", "/openapi.json"),
 ]
@@ -54,6 +55,8 @@ def test_answers_match_their_documented_schemas(system):
     case = case_when(village, accepted["case_id"], "routed")
     matches(schemas.CaseOut(), case)
     matches(schemas.CaseList(), coordinator.get("/cases").json())
+    matches(schemas.CaseList(), coordinator.get("/escalations").json())
+    matches(schemas.CaseSummaryCounts(), coordinator.get("/cases/summary").json())
     task = task_of(case, "pdam-batu")["id"]
     matches(schemas.TaskOut(), pdam.post(f"/cases/{case['id']}/tasks/{task}/accept", {}).json())
     matches(schemas.CommentOut(), village.post(f"/cases/{case['id']}/comments", {"body": "Terima kasih"}).json())

@@ -375,3 +375,26 @@ def test_plan_tasks_without_a_lead_gives_only_supports():
     tasks = plan_tasks(None, [PUPR], NOW, DEFAULT_DEADLINES["low"], "35.79")
     assert [(t["agency_id"], t["role"]) for t in tasks] == [("pupr-batu", "support")]
     assert plan_tasks(None, [], NOW, DEFAULT_DEADLINES["low"], "35.79") == []
+
+
+# -- referral --------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class FallbackRule:
+    id: str
+    name: str
+    fallback_agency_ids: tuple
+
+
+def test_a_declined_task_goes_to_the_first_fallback_that_never_had_the_case():
+    from services.routing.domain import next_fallback
+
+    flood = FallbackRule("batu-banjir-bencana", "Banjir", ("satpolpp-batu", "dlh-batu"))
+    on_case = [{"agency_id": "bpbd-batu"}, {"agency_id": "pupr-batu"}, {"agency_id": "dinsos-batu"}]
+    assert next_fallback(flood, on_case) == "satpolpp-batu"
+    # Satpol PP declined too: it stays on the case as declined, so DLH is next.
+    assert next_fallback(flood, on_case + [{"agency_id": "satpolpp-batu"}]) == "dlh-batu"
+    # Nobody left: the coordinator decides.
+    assert next_fallback(flood, on_case + [{"agency_id": "satpolpp-batu"},
+                                           {"agency_id": "dlh-batu"}]) is None
+    assert next_fallback(FallbackRule("r", "r", ()), on_case) is None

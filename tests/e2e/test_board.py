@@ -1,0 +1,42 @@
+"""The coordinator's board: counts, filters, cancelling a case."""
+from tests.e2e.helpers import BUMIAJI, case_when, clean_water_report, inbox_types, report
+
+
+def test_the_board_counts_the_callers_cases_by_status_agency_and_village(system):
+    coordinator = system.coordinator(BUMIAJI)
+    before = coordinator.get("/cases/summary").json()
+    tulungrejo = system.village("35.79.02.2003")
+    case = case_when(tulungrejo, report(tulungrejo, clean_water_report(title="Air keruh"))[
+        "case_id"], "routed")
+    after = coordinator.get("/cases/summary").json()
+    assert after["total"] == before["total"] + 1
+    assert after["by_status"]["routed"] == before["by_status"]["routed"] + 1
+    village = {v["code"]: v["open"] for v in after["by_village"]}
+    assert village["35.79.02.2003"] >= 1
+    agencies = {a["id"]: a["open"] for a in after["by_agency"]}
+    assert agencies["pdam-batu"] >= 1
+    # Another district's coordinator does not count it.
+    elsewhere = system.coordinator("35.79.03").get("/cases/summary").json()
+    assert "35.79.02.2003" not in {v["code"] for v in elsewhere["by_village"]}
+    assert system.anonymous().get("/cases/summary").status_code == 401
+    listed = coordinator.get("/cases", params={"village": "35.79.02.2003", "agency": "pdam-batu"})
+    assert case["id"] in [c["id"] for c in listed.json()["items"]]
+
+
+def test_a_coordinator_cancels_a_case_with_a_reason_and_everyone_is_told(system):
+    village = system.village("35.79.02.2004")
+    case = case_when(village, report(village, clean_water_report(title="Laporan ganda"))[
+        "case_id"], "routed")
+    path = f"/cases/{case['id']}/cancel"
+    assert village.post(path, {"reason": "x"}).status_code == 403
+    assert system.coordinator(BUMIAJI).post(path, {}).status_code == 400
+    cancelled = system.coordinator(BUMIAJI).post(path, {"reason": "Sama dengan laporan sebelumnya"})
+    assert cancelled.status_code == 200, cancelled.text
+    assert cancelled.json()["status"] == "cancelled"
+    told = inbox_types(village, case["id"], ["case_cancelled"])
+    assert any("Sama dengan laporan sebelumnya" in n["body"] for n in told)
+    inbox_types(system.agency("pdam-batu"), case["id"], ["case_cancelled"])
+    task = case["tasks"][0]["id"]
+    late = system.agency("pdam-batu").post(f"/cases/{case['id']}/tasks/{task}/accept", {})
+    assert late.status_code == 409
+    assert system.coordinator(BUMIAJI).post(path, {"reason": "lagi"}).status_code == 409
