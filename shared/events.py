@@ -34,6 +34,8 @@ DEADLINE_MISSED = "deadline_missed"        # requests: a task's deadline passed 
 CASE_ESCALATED = "case_escalated"          # requests: up to the district coordinator, or the regency
 CASE_CLOSING_SOON = "case_closing_soon"    # requests: a resolved case closes itself soon
 CASE_CANCELLED = "case_cancelled"          # requests: a coordinator cancelled the case
+TASK_WITHDRAWN = "task_withdrawn"          # requests: a coordinator took a task back
+LEAD_CHANGED = "lead_changed"              # requests: a coordinator made another agency lead
 
 
 class InvalidEvent(Exception):
@@ -184,6 +186,8 @@ PAYLOAD_SCHEMAS = {
     CASE_ESCALATED: CaseEvent(),
     CASE_CLOSING_SOON: CaseEvent(),
     CASE_CANCELLED: CaseEvent(),
+    TASK_WITHDRAWN: TaskEvent(),
+    LEAD_CHANGED: TaskEvent(),
 }
 EVENT_TYPES = tuple(PAYLOAD_SCHEMAS)
 

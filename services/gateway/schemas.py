@@ -9,7 +9,7 @@ from shared.events import SEVERITIES, TASK_ROLES
 
 CASE_STATUSES = ("reported", "needs_triage", "routed", "in_progress", "resolved", "closed",
                  "reopened", "cancelled")
-TASK_STATUSES = ("pending", "accepted", "completed", "declined")
+TASK_STATUSES = ("pending", "accepted", "completed", "declined", "withdrawn")
 
 
 class Query(Schema):

@@ -173,6 +173,20 @@ class GatewayService:
     def complete_task(self, request, case_id, task_id):
         return self._task_action(request, case_id, task_id, "complete")
 
+    @api("POST", "/cases/<case_id>/tasks/<task_id>/withdraw",
+         summary="The coordinator takes a task back from an agency, with a reason",
+         body=commands.ReasonInput, answers=case_answers(), roles="coordinator, regency")
+    def withdraw_task(self, request, case_id, task_id):
+        return self.requests.supervise_task(self.auth.actor(request), case_id, task_id,
+                                            "withdraw", read_json(request), lang=language(request))
+
+    @api("POST", "/cases/<case_id>/tasks/<task_id>/lead",
+         summary="The coordinator makes this agency the lead, with a reason",
+         body=commands.ReasonInput, answers=case_answers(), roles="coordinator, regency")
+    def make_lead(self, request, case_id, task_id):
+        return self.requests.supervise_task(self.auth.actor(request), case_id, task_id, "lead",
+                                            read_json(request), lang=language(request))
+
     @api("POST", "/cases/<case_id>/confirm", summary="The village confirms the problem is solved",
          body=commands.NoteInput, answers=case_answers(), roles="the village")
     def confirm(self, request, case_id):

@@ -21,7 +21,12 @@ ALWAYS_TOLD = {  # event type -> parties told, besides the agencies chosen below
     events.CASE_ESCALATED: ("coordinator",),
     events.CASE_CLOSING_SOON: ("village",),
     events.CASE_CANCELLED: ("village", "coordinator"),
+    events.TASK_WITHDRAWN: ("village",),
+    events.LEAD_CHANGED: ("village",),
 }
+
+
+ENDED = ("declined", "withdrawn")
 
 
 def party(role, scope):
@@ -42,10 +47,15 @@ def agencies_told(event_type, payload):
         return [t["agency_id"] for t in tasks if t["status"] == "completed"]
     if event_type == events.CASE_REOPENED:
         return [t["agency_id"] for t in tasks if t["status"] == "pending"]
-    if event_type in (events.COMMENT_ADDED, events.CASE_CANCELLED):
+    if event_type == events.COMMENT_ADDED:
+        return [t["agency_id"] for t in tasks if t["status"] not in ENDED]
+    if event_type == events.CASE_CANCELLED:  # its tasks were withdrawn by the cancelling
         return [t["agency_id"] for t in tasks if t["status"] != "declined"]
-    if event_type in (events.DEADLINE_MISSED, events.CASE_ESCALATED) and payload.get("task"):
+    if event_type in (events.DEADLINE_MISSED, events.CASE_ESCALATED,
+                      events.TASK_WITHDRAWN) and payload.get("task"):
         return [payload["task"]["agency_id"]]
+    if event_type == events.LEAD_CHANGED:
+        return [t["agency_id"] for t in tasks if t["status"] not in ENDED]
     return []
 
 

@@ -131,6 +131,18 @@ TEMPLATES = {
                "\"{{ title }}\" is resolved. Without an answer it closes by itself on {{ due }}. "
                "Confirm or reopen it before then."),
     },
+    "task_withdrawn": {
+        "id": ("Tugas {{ agency }} ditarik ({{ number }})",
+               "Koordinator menarik tugas {{ agency }} untuk \"{{ title }}\": {{ note }}"),
+        "en": ("{{ agency }}'s task withdrawn ({{ number }})",
+               "The coordinator withdrew {{ agency }}'s task on \"{{ title }}\": {{ note }}"),
+    },
+    "lead_changed": {
+        "id": ("{{ agency }} kini memimpin kasus {{ number }}",
+               "{{ author }} menjadikan {{ agency }} instansi pemimpin untuk \"{{ title }}\": {{ note }}"),
+        "en": ("{{ agency }} now leads case {{ number }}",
+               "{{ author }} made {{ agency }} the lead agency for \"{{ title }}\": {{ note }}"),
+    },
     "case_cancelled": {
         "id": ("Kasus {{ number }} dibatalkan", "\"{{ title }}\" dibatalkan oleh {{ author }}: {{ note }}"),
         "en": ("Case {{ number }} cancelled", "\"{{ title }}\" was cancelled by {{ author }}: {{ note }}"),
@@ -170,7 +182,7 @@ def params(event_type, payload, recipient):
         "category": case["category"], "severity": case["severity"],
         "village": case["village"]["name"], "district": case["district"]["name"],
         "regency_code": case["regency"]["code"], "regency_name": case["regency"]["name"],
-        "agencies": [t["agency_name"] for t in tasks if t["status"] != "declined"],
+        "agencies": [t["agency_name"] for t in tasks if t["status"] not in ("declined", "withdrawn")],
         "agency": (payload.get("task") or {}).get("agency_name", ""),
         "note": payload.get("note") or "", "author": payload["actor"]["name"],
         "body": payload.get("body", ""),

@@ -6,8 +6,13 @@ and returns the facts it produced; the service records every fact in the timelin
 announces it as an event.
 
 Case:  reported → routed → in_progress → resolved → closed
-       needs_triage when no rule matched or every agency declined; reopened by the village
-Task:  pending → accepted → completed, or declined
+       needs_triage when no rule matched or every agency declined; reopened by the village;
+       cancelled by a coordinator
+Task:  pending → accepted → completed, or declined (by the agency), or withdrawn (by the
+       coordinator)
+
+CASE_TRANSITIONS and TASK_TRANSITIONS below are the whole state machine: every change of
+status goes through `move` or `change_task`, which refuse anything the tables do not allow.
 """
 from dataclasses import dataclass, field
 
@@ -21,8 +26,28 @@ CASE_STATUSES = (REPORTED, NEEDS_TRIAGE, ROUTED, IN_PROGRESS, RESOLVED, CLOSED, 
 FINAL_STATUSES = (CLOSED, CANCELLED)
 
 PENDING, ACCEPTED, COMPLETED, DECLINED = "pending", "accepted", "completed", "declined"
-TASK_STATUSES = (PENDING, ACCEPTED, COMPLETED, DECLINED)
+WITHDRAWN = "withdrawn"
+TASK_STATUSES = (PENDING, ACCEPTED, COMPLETED, DECLINED, WITHDRAWN)
 ACTIVE_TASK_STATUSES = (PENDING, ACCEPTED)
+ENDED_TASK_STATUSES = (DECLINED, WITHDRAWN)  # tasks that no longer count for the case
+
+CASE_TRANSITIONS = {
+    REPORTED: {ROUTED, NEEDS_TRIAGE, CANCELLED},
+    NEEDS_TRIAGE: {ROUTED, CANCELLED},
+    ROUTED: {IN_PROGRESS, NEEDS_TRIAGE, CANCELLED},
+    IN_PROGRESS: {RESOLVED, NEEDS_TRIAGE, CANCELLED},
+    RESOLVED: {CLOSED, REOPENED, CANCELLED},
+    REOPENED: {IN_PROGRESS, NEEDS_TRIAGE, CANCELLED},
+    CLOSED: set(),
+    CANCELLED: set(),
+}
+TASK_TRANSITIONS = {
+    PENDING: {ACCEPTED, DECLINED, WITHDRAWN},
+    ACCEPTED: {COMPLETED, DECLINED, WITHDRAWN},
+    COMPLETED: {PENDING},  # the village reopened the case
+    DECLINED: set(),
+    WITHDRAWN: set(),
+}
 
 ROUTABLE_STATUSES = (REPORTED, NEEDS_TRIAGE, ROUTED, IN_PROGRESS, REOPENED)
 SUPERVISING_ROLES = ("coordinator", "regency", "admin")
@@ -107,10 +132,10 @@ def settle(case, actor, now):
     Resolved when every task that was not declined is completed; needs triage when every task
     was declined; in progress once any agency accepted.
     """
-    working = [task for task in case.tasks if task.status != DECLINED]
+    working = [task for task in case.tasks if task.status not in ENDED_TASK_STATUSES]
     if not working:
         return move(case, NEEDS_TRIAGE, actor, now, reason=text(
-            "Semua instansi menolak tugasnya.", "Every agency declined its task."))
+            "Tidak ada lagi instansi yang menangani.", "No agency is working on it any more."))
     if all(task.status == COMPLETED for task in working):
         case.resolved_at = now
         return move(case, RESOLVED, SYSTEM, now)
@@ -120,10 +145,26 @@ def settle(case, actor, now):
 
 
 def move(case, status, actor, now, **data):
+    """Change the case's status, as CASE_TRANSITIONS allows; returns the fact."""
     previous = case.status
+    if status not in CASE_TRANSITIONS[previous]:
+        raise refuse(f"Kasus yang {status_name(previous, 'id')} tidak dapat menjadi "
+                     f"{status_name(status, 'id')}.",
+                     f"A case that is {status_name(previous, 'en')} cannot become "
+                     f"{status_name(status, 'en')}.")
     case.status = status
     case.updated_at = now
     return [Fact(status, actor, {"from": previous, "to": status, **data})]
+
+
+def change_task(task, status, now, refusal):
+    """Change a task's status, as TASK_TRANSITIONS allows; `refusal` is (id, en) otherwise."""
+    if status not in TASK_TRANSITIONS[task.status]:
+        raise refuse(*refusal)
+    task.status = status
+    stamp = {ACCEPTED: "accepted_at", COMPLETED: "completed_at", DECLINED: "declined_at"}
+    if status in stamp:
+        setattr(task, stamp[status], now)
 
 
 def status_name(status, lang):
@@ -161,7 +202,7 @@ def route(case, planned, actor, now, new_task, rule_id=None, explanation=None, n
                      "Every one of those agencies already works on this case.")
     if any(p["role"] == "lead" for p in added):  # one lead at a time: the new one
         for task in case.tasks:
-            if task.status != DECLINED:
+            if task.status not in ENDED_TASK_STATUSES:
                 task.role = "support"
     tasks = [new_task(status=PENDING, assigned_at=now, **p) for p in added]
     case.tasks.extend(tasks)
@@ -169,7 +210,7 @@ def route(case, planned, actor, now, new_task, rule_id=None, explanation=None, n
     case.explanation = explanation
     previous = case.status
     if case.status in (REPORTED, NEEDS_TRIAGE):
-        case.status = ROUTED
+        move(case, ROUTED, actor, now)
     case.updated_at = now
     return [Fact("routed", actor, {"rule_id": rule_id, "explanation": explanation, "note": note,
                                    "agencies": [p["agency_id"] for p in added],
@@ -187,10 +228,9 @@ def needs_triage(case, explanation, now):
 
 def accept_task(case, task, actor, now, note=None):
     require_open(case)
-    if task.status != PENDING:
-        raise refuse(f"Tugas {task_status_name(task.status, 'id')} tidak dapat diterima.",
-                     f"A task that is {task_status_name(task.status, 'en')} cannot be accepted.")
-    task.status, task.accepted_at = ACCEPTED, now
+    change_task(task, ACCEPTED, now, (
+        f"Tugas {task_status_name(task.status, 'id')} tidak dapat diterima.",
+        f"A task that is {task_status_name(task.status, 'en')} cannot be accepted."))
     task.last_note = note
     task.ladder_step = 0  # the deadline to accept is met: the one to complete starts its ladder
     case.updated_at = now
@@ -199,10 +239,9 @@ def accept_task(case, task, actor, now, note=None):
 
 def decline_task(case, task, actor, now, reason):
     require_open(case)
-    if task.status not in ACTIVE_TASK_STATUSES:
-        raise refuse(f"Tugas {task_status_name(task.status, 'id')} tidak dapat ditolak.",
-                     f"A task that is {task_status_name(task.status, 'en')} cannot be declined.")
-    task.status, task.declined_at = DECLINED, now
+    change_task(task, DECLINED, now, (
+        f"Tugas {task_status_name(task.status, 'id')} tidak dapat ditolak.",
+        f"A task that is {task_status_name(task.status, 'en')} cannot be declined."))
     task.last_note = reason
     case.updated_at = now
     return [Fact("task_declined", actor, {"reason": reason}, task)] + settle(case, actor, now)
@@ -220,12 +259,11 @@ def report_progress(case, task, actor, now, note):
 
 def complete_task(case, task, actor, now, note):
     require_open(case)
-    if task.status != ACCEPTED:
-        raise refuse(f"Tugas {task_status_name(task.status, 'id')} tidak dapat diselesaikan; "
-                     "terima dulu tugasnya.",
-                     f"A task that is {task_status_name(task.status, 'en')} cannot be completed; "
-                     "accept it first.")
-    task.status, task.completed_at = COMPLETED, now
+    change_task(task, COMPLETED, now, (
+        f"Tugas {task_status_name(task.status, 'id')} tidak dapat diselesaikan; terima dulu "
+        "tugasnya.",
+        f"A task that is {task_status_name(task.status, 'en')} cannot be completed; accept it "
+        "first."))
     task.last_note = note
     case.updated_at = now
     return [Fact("task_completed", actor, {"note": note}, task)] + settle(case, actor, now)
@@ -253,17 +291,49 @@ def reopen(case, actor, now, reason, due_after):
                      f"{status_name(case.status, 'en')}.")
     for task in case.tasks:
         if task.status == COMPLETED:
-            task.status, task.completed_at, task.accepted_at = PENDING, None, None
+            change_task(task, PENDING, now, ("", ""))
+            task.completed_at = task.accepted_at = None
             task.accept_due_at, task.due_at = due_after(task)
             task.ladder_step = 0
     case.resolved_at = case.closing_warned_at = None
     return move(case, REOPENED, actor, now, reason=reason)
 
 
-def cancel(case, actor, now, reason):
-    """A coordinator (or the regency office) cancels a case, with a reason: it is final."""
+def withdraw_task(case, task, actor, now, reason):
+    """The coordinator takes a task back from an agency, with a reason."""
     require_supervisor(actor, case)
     require_open(case)
+    change_task(task, WITHDRAWN, now, (
+        f"Tugas {task_status_name(task.status, 'id')} tidak dapat ditarik.",
+        f"A task that is {task_status_name(task.status, 'en')} cannot be withdrawn."))
+    task.last_note = reason
+    case.updated_at = now
+    return [Fact("task_withdrawn", actor, {"reason": reason}, task)] + settle(case, actor, now)
+
+
+def make_lead(case, task, actor, now, reason):
+    """The coordinator makes another agency the lead, with a reason."""
+    require_supervisor(actor, case)
+    require_open(case)
+    if task.status not in ACTIVE_TASK_STATUSES + (COMPLETED,) or task.role == "lead":
+        raise refuse("Hanya tugas pendukung yang masih berjalan yang dapat menjadi pemimpin.",
+                     "Only a supporting task that is still on can become the lead.")
+    for other in case.tasks:
+        if other.status not in ENDED_TASK_STATUSES:
+            other.role = "support"
+    task.role = "lead"
+    task.last_note = reason
+    case.updated_at = now
+    return [Fact("lead_changed", actor, {"reason": reason}, task)]
+
+
+def cancel(case, actor, now, reason):
+    """A coordinator (or the regency office) cancels a case, with a reason: it is final, and
+    the agencies still on it are released."""
+    require_supervisor(actor, case)
+    require_open(case)
+    for task in active_tasks(case):
+        change_task(task, WITHDRAWN, now, ("", ""))
     return move(case, CANCELLED, actor, now, reason=reason)
 
 
@@ -274,6 +344,7 @@ def comment(case, actor, now, body, comment_id):
 
 
 TASK_STATUS_NAMES = {
+    WITHDRAWN: text("yang sudah ditarik", "withdrawn"),
     PENDING: text("yang menunggu", "pending"),
     ACCEPTED: text("yang sudah diterima", "accepted"),
     COMPLETED: text("yang sudah selesai", "completed"),

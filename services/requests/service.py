@@ -11,7 +11,7 @@ from services.requests import domain, ladder, texts
 from services.requests.models import Base, Case, Task, TimelineEntry
 from shared import commands, config, events
 from shared.db import Database
-from shared.errors import DOMAIN_ERRORS, Conflict, ValidationFailed
+from shared.errors import DOMAIN_ERRORS, Conflict, NotFound, ValidationFailed
 from shared.events import iso, utcnow
 from shared.i18n import text
 from shared.messaging import consume_events, rpc
@@ -34,7 +34,10 @@ FACT_EVENTS = {
     "closing_soon": events.CASE_CLOSING_SOON,
     "closed_unanswered": events.CASE_CLOSED,
     "cancelled": events.CASE_CANCELLED,
+    "task_withdrawn": events.TASK_WITHDRAWN,
+    "lead_changed": events.LEAD_CHANGED,
 }
+SUPERVISOR_TASK_ACTIONS = {"withdraw": domain.withdraw_task, "lead": domain.make_lead}
 TASK_ACTIONS = {
     "accept": (domain.accept_task, commands.NoteInput, "note"),
     "decline": (domain.decline_task, commands.ReasonInput, "reason"),
@@ -333,6 +336,22 @@ class RequestsService:
 
         view = self._command(actor, case_id, lang, act)
         return next(task for task in view["tasks"] if task["id"] == task_id)
+
+    @rpc(expected_exceptions=DOMAIN_ERRORS)
+    def supervise_task(self, actor, case_id, task_id, action, body, lang="id"):
+        """withdraw | lead: a coordinator changes who works on a case; returns the case."""
+        if action not in SUPERVISOR_TASK_ACTIONS:
+            raise ValidationFailed(text("Tindakan tidak dikenal.", "Unknown action."),
+                                   {"action": [text("Tidak dikenal.", "Unknown.")]})
+        reason = commands.load(commands.ReasonInput, body)["reason"]
+
+        def act(case, now):
+            task = next((t for t in case.tasks if t.id == task_id), None)
+            if task is None:
+                raise NotFound(text("Tugas tidak ditemukan.", "Task not found."))
+            return SUPERVISOR_TASK_ACTIONS[action](case, task, actor_ref(actor), now, reason)
+
+        return self._command(actor, case_id, lang, act)
 
     @rpc(expected_exceptions=DOMAIN_ERRORS)
     def confirm(self, actor, case_id, body, lang="id"):

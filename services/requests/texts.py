@@ -19,6 +19,8 @@ TIMELINE = {
     "reopened": ("Desa membuka kembali kasus: {reason}", "The village reopened the case: {reason}"),
     "comment": ("Komentar: {body}", "Comment: {body}"),
     "cancelled": ("Kasus dibatalkan: {reason}", "Case cancelled: {reason}"),
+    "task_withdrawn": ("Tugas {agency} ditarik: {reason}", "{agency}'s task withdrawn: {reason}"),
+    "lead_changed": ("{agency} kini pemimpin: {reason}", "{agency} is now the lead: {reason}"),
     "deadline_missed": ("Tenggat terlewat; {agency} diingatkan", "Deadline missed; {agency} reminded"),
     "escalated": ("Dieskalasi ke {level}: {reason}", "Escalated to the {level}: {reason}"),
     "closing_soon": ("Desa diingatkan: tanpa jawaban, kasus ditutup otomatis",

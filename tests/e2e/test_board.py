@@ -40,3 +40,38 @@ def test_a_coordinator_cancels_a_case_with_a_reason_and_everyone_is_told(system)
     late = system.agency("pdam-batu").post(f"/cases/{case['id']}/tasks/{task}/accept", {})
     assert late.status_code == 409
     assert system.coordinator(BUMIAJI).post(path, {"reason": "lagi"}).status_code == 409
+
+
+def test_a_coordinator_adds_removes_and_changes_the_lead_and_the_agencies_are_told(system):
+    village, coordinator = system.village("35.79.02.2005"), system.coordinator(BUMIAJI)
+    case = case_when(village, report(village, clean_water_report(title="Mata air tercemar"))[
+        "case_id"], "routed")
+    base = f"/cases/{case['id']}"
+    tasks = {t["agency"]["id"]: t["id"] for t in case["tasks"]}
+
+    added = coordinator.post(f"{base}/route", {"agencies": [{"agency_id": "dinkes-batu",
+                                                               "role": "support"}],
+                                               "note": "Perlu uji kualitas air"})
+    assert added.status_code == 200, added.text
+    inbox_types(system.agency("dinkes-batu"), case["id"], ["case_routed"])
+    dinkes = next(t["id"] for t in added.json()["tasks"] if t["agency"]["id"] == "dinkes-batu")
+
+    lead = coordinator.post(f"{base}/tasks/{dinkes}/lead", {"reason": "Masalah kesehatan"})
+    assert lead.status_code == 200, lead.text
+    roles = {t["agency"]["id"]: t["role"] for t in lead.json()["tasks"]}
+    assert roles == {"pdam-batu": "support", "pupr-batu": "support", "dinkes-batu": "lead"}
+    inbox_types(system.agency("pdam-batu"), case["id"], ["lead_changed"])
+
+    withdrawn = coordinator.post(f"{base}/tasks/{tasks['pupr-batu']}/withdraw",
+                                 {"reason": "Tidak ada kerusakan jaringan"})
+    assert withdrawn.status_code == 200, withdrawn.text
+    statuses = {t["agency"]["id"]: t["status"] for t in withdrawn.json()["tasks"]}
+    assert statuses["pupr-batu"] == "withdrawn"
+    told = inbox_types(system.agency("pupr-batu"), case["id"], ["task_withdrawn"])
+    assert any("Tidak ada kerusakan jaringan" in n["body"] for n in told)
+    again = system.agency("pupr-batu").post(f"{base}/tasks/{tasks['pupr-batu']}/accept", {})
+    assert again.status_code == 409
+    assert village.post(f"{base}/tasks/{dinkes}/lead", {"reason": "x"}).status_code == 403
+    assert coordinator.post(f"{base}/tasks/nope/withdraw", {"reason": "x"}).status_code == 404
+    types = [e["type"] for e in coordinator.get(f"{base}/timeline").json()]
+    assert types[-3:] == ["routed", "lead_changed", "task_withdrawn"]

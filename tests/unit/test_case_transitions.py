@@ -17,6 +17,7 @@ from services.requests.domain import (
     complete_task, confirm, decline_task, needs_triage, own_task, reopen,
     report_progress, require_supervisor, require_village_of, require_visible, route,
 )
+from services.requests import ladder
 from services.requests.ladder import is_overdue
 from services.requests.texts import TIMELINE
 from shared.errors import Conflict, Forbidden, JembatanError, NotFound
@@ -415,7 +416,8 @@ def test_the_case_needs_triage_when_every_agency_declined():
     assert case.status == NEEDS_TRIAGE
     assert facts[1].actor == PUPR
     assert facts[1].data == {"from": ROUTED, "to": NEEDS_TRIAGE, "reason": {
-        "id": "Semua instansi menolak tugasnya.", "en": "Every agency declined its task."}}
+        "id": "Tidak ada lagi instansi yang menangani.",
+        "en": "No agency is working on it any more."}}
 
 
 def test_a_declined_support_and_a_completed_lead_resolve_the_case():
@@ -680,6 +682,46 @@ class CaseLife(RuleBasedStateMachine):
             return
         assert facts, f"{action.__name__} succeeded without a fact"
         assert all(isinstance(f, Fact) and f.type in TIMELINE for f in facts)
+        self.check_recorded(before, facts)
+
+    def check_recorded(self, before, facts):
+        """Every change of status is one of the state machine's and left a timeline fact."""
+        moves = [(f.data["from"], f.data["to"]) for f in facts
+                 if "from" in f.data and f.data["from"] != f.data["to"]]
+        for old, new in moves:
+            assert new in domain.CASE_TRANSITIONS[old], f"{old} -> {new} is not allowed"
+        if self.case.status != before[0]:
+            assert moves and moves[-1][1] == self.case.status, "a status change left no fact"
+        earlier = {task["id"]: task["status"] for task in before[4]}
+        changed_tasks = {t.id for t in self.case.tasks
+                         if t.id in earlier and t.status != earlier[t.id]}
+        told = {f.task.id for f in facts if f.task is not None}
+        for_every_task = any(f.type in ("reopened", "cancelled") for f in facts)
+        assert for_every_task or changed_tasks <= told, "a task changed without a fact about it"
+
+    @precondition(lambda self: self.case.tasks)
+    @rule(data=st.data(), action=st.sampled_from(["withdraw", "lead"]),
+          by=st.sampled_from([COORDINATOR, VILLAGE]))
+    def coordinator_changes_the_agencies(self, data, action, by):
+        chosen = data.draw(st.sampled_from(self.case.tasks))
+        change = domain.withdraw_task if action == "withdraw" else domain.make_lead
+        self.act(change, self.case, chosen, by, self.clock, "alasan")
+
+    @rule(by=st.sampled_from([COORDINATOR, VILLAGE]))
+    def coordinator_cancels(self, by):
+        self.act(domain.cancel, self.case, by, self.clock, "ganda")
+
+    @rule()
+    def coordinator_escalates(self):
+        self.act(ladder.escalate_by_hand, self.case, COORDINATOR, self.clock, "mendesak")
+
+    @rule(hours=st.integers(min_value=1, max_value=24 * 20))
+    def time_passes(self, hours):
+        self.clock += timedelta(hours=hours)
+        before = snapshot(self.case)
+        facts = ladder.watch(self.case, self.clock)
+        assert all(isinstance(f, Fact) and f.type in TIMELINE for f in facts)
+        self.check_recorded(before, facts)
 
     @rule(plans=st.lists(st.tuples(st.sampled_from(AGENCIES), st.sampled_from(["lead", "support"])),
                          min_size=1, max_size=3, unique_by=lambda p: p[0]),
@@ -723,13 +765,14 @@ class CaseLife(RuleBasedStateMachine):
         self.act(comment, self.case, by, self.clock, "halo", "c")
 
     @invariant()
-    def a_resolved_or_closed_case_has_no_work_left(self):
-        if self.case.status in (RESOLVED, CLOSED):
+    def a_resolved_or_finished_case_has_no_work_left(self):
+        if self.case.status in (RESOLVED, CLOSED, CANCELLED):
             assert not domain.active_tasks(self.case), [t.status for t in self.case.tasks]
 
     @invariant()
-    def a_case_whose_every_task_was_declined_needs_triage(self):
-        if self.case.tasks and all(t.status == DECLINED for t in self.case.tasks):
+    def an_open_case_nobody_works_on_needs_triage(self):
+        if (self.case.tasks and self.case.status not in domain.FINAL_STATUSES
+                and all(t.status in domain.ENDED_TASK_STATUSES for t in self.case.tasks)):
             assert self.case.status == NEEDS_TRIAGE
 
     @invariant()
