@@ -61,6 +61,12 @@ class ReasonInput(Schema):
     reason = required_text()
 
 
+class MergeInput(Schema):
+    into = fields.String(required=True, validate=NotBlank(),
+                         metadata={"description": "id or tracking number of the case to keep"})
+    reason = required_text()
+
+
 class CommentInput(Schema):
     body = required_text()
 

@@ -36,6 +36,9 @@ CASE_CLOSING_SOON = "case_closing_soon"    # requests: a resolved case closes it
 CASE_CANCELLED = "case_cancelled"          # requests: a coordinator cancelled the case
 TASK_WITHDRAWN = "task_withdrawn"          # requests: a coordinator took a task back
 LEAD_CHANGED = "lead_changed"              # requests: a coordinator made another agency lead
+LIKELY_DUPLICATE = "likely_duplicate"      # requests: a new case looks like an open one
+CASE_MERGED = "case_merged"                # requests: this case was merged into another
+DUPLICATE_MERGED = "duplicate_merged"      # requests: another case was merged into this one
 
 
 class InvalidEvent(Exception):
@@ -157,6 +160,8 @@ class CaseEvent(_Payload):
                           validate=validate.OneOf(("district", "regency")))
     due_at = fields.AwareDateTime(load_default=None, allow_none=True)
     task = fields.Nested(TaskRef, load_default=None, allow_none=True)
+    # likely_duplicate, case_merged, duplicate_merged: the other case's tracking number.
+    other_number = fields.String(load_default=None, allow_none=True)
 
 
 class TaskEvent(CaseEvent):
@@ -188,6 +193,9 @@ PAYLOAD_SCHEMAS = {
     CASE_CANCELLED: CaseEvent(),
     TASK_WITHDRAWN: TaskEvent(),
     LEAD_CHANGED: TaskEvent(),
+    LIKELY_DUPLICATE: CaseEvent(),
+    CASE_MERGED: CaseEvent(),
+    DUPLICATE_MERGED: CaseEvent(),
 }
 EVENT_TYPES = tuple(PAYLOAD_SCHEMAS)
 

@@ -47,7 +47,8 @@ SUBSCRIPTIONS = {
         events.TASK_COMPLETED, events.CASE_RESOLVED, events.CASE_REOPENED,
         events.CASE_CLOSED, events.COMMENT_ADDED, events.DEADLINE_MISSED,
         events.CASE_ESCALATED, events.CASE_CLOSING_SOON, events.CASE_CANCELLED,
-        events.TASK_WITHDRAWN, events.LEAD_CHANGED,
+        events.TASK_WITHDRAWN, events.LEAD_CHANGED, events.LIKELY_DUPLICATE,
+        events.CASE_MERGED, events.DUPLICATE_MERGED,
     ),
 }
 

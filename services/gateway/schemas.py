@@ -163,6 +163,9 @@ class CaseOut(CaseSummary):
     reporter = fields.Nested(Reporter, required=True)
     tasks = fields.List(fields.Nested(TaskOut), required=True)
     routing = fields.Nested(Routing, required=True)
+    likely_duplicate_of = fields.String(allow_none=True, metadata={
+        "description": "an open case of the same village and category when this one came in"})
+    merged_into = fields.String(allow_none=True)
 
 
 class CaseList(Schema):

@@ -220,6 +220,12 @@ class GatewayService:
         actor = self.auth.actor(request)
         return self.requests.cancel(actor, case_id, read_json(request), lang=language(request))
 
+    @api("POST", "/cases/<case_id>/merge", summary="Merge a case into another, with a reason",
+         body=commands.MergeInput, answers=case_answers(), roles="coordinator, regency")
+    def merge(self, request, case_id):
+        actor = self.auth.actor(request)
+        return self.requests.merge(actor, case_id, read_json(request), lang=language(request))
+
     @api("GET", "/cases/summary", summary="Counts of the caller's cases: per status, agency, village",
          answers={200: schemas.CaseSummaryCounts}, roles="signed in")
     def case_summary(self, request):

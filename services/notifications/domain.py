@@ -23,6 +23,9 @@ ALWAYS_TOLD = {  # event type -> parties told, besides the agencies chosen below
     events.CASE_CANCELLED: ("village", "coordinator"),
     events.TASK_WITHDRAWN: ("village",),
     events.LEAD_CHANGED: ("village",),
+    events.LIKELY_DUPLICATE: ("coordinator",),
+    events.CASE_MERGED: ("village",),
+    events.DUPLICATE_MERGED: ("village",),
 }
 
 
@@ -49,7 +52,7 @@ def agencies_told(event_type, payload):
         return [t["agency_id"] for t in tasks if t["status"] == "pending"]
     if event_type == events.COMMENT_ADDED:
         return [t["agency_id"] for t in tasks if t["status"] not in ENDED]
-    if event_type == events.CASE_CANCELLED:  # its tasks were withdrawn by the cancelling
+    if event_type in (events.CASE_CANCELLED, events.CASE_MERGED):  # tasks withdrawn by it
         return [t["agency_id"] for t in tasks if t["status"] != "declined"]
     if event_type in (events.DEADLINE_MISSED, events.CASE_ESCALATED,
                       events.TASK_WITHDRAWN) and payload.get("task"):

@@ -143,6 +143,26 @@ TEMPLATES = {
         "en": ("{{ agency }} now leads case {{ number }}",
                "{{ author }} made {{ agency }} the lead agency for \"{{ title }}\": {{ note }}"),
     },
+    "likely_duplicate": {
+        "id": ("Kemungkinan laporan ganda: {{ title }} ({{ number }})",
+               "Laporan baru dari {{ village }} ({{ category }}) mirip kasus {{ other }} yang masih "
+               "terbuka. Gabungkan bila sama."),
+        "en": ("Likely duplicate: {{ title }} ({{ number }})",
+               "A new report from {{ village }} ({{ category }}) looks like open case {{ other }}. "
+               "Merge them if they are the same."),
+    },
+    "case_merged": {
+        "id": ("Laporan {{ number }} digabung ke {{ other }}",
+               "\"{{ title }}\" kini ditangani bersama kasus {{ other }}: {{ note }}"),
+        "en": ("Report {{ number }} merged into {{ other }}",
+               "\"{{ title }}\" is now handled together with case {{ other }}: {{ note }}"),
+    },
+    "duplicate_merged": {
+        "id": ("Laporan {{ other }} digabung ke kasus {{ number }}",
+               "Laporan {{ other }} digabung ke \"{{ title }}\": {{ note }}"),
+        "en": ("Report {{ other }} merged into case {{ number }}",
+               "Report {{ other }} was merged into \"{{ title }}\": {{ note }}"),
+    },
     "case_cancelled": {
         "id": ("Kasus {{ number }} dibatalkan", "\"{{ title }}\" dibatalkan oleh {{ author }}: {{ note }}"),
         "en": ("Case {{ number }} cancelled", "\"{{ title }}\" was cancelled by {{ author }}: {{ note }}"),
@@ -187,7 +207,7 @@ def params(event_type, payload, recipient):
         "note": payload.get("note") or "", "author": payload["actor"]["name"],
         "body": payload.get("body", ""),
         "role": "", "accept_due": None, "due": iso(payload.get("due_at")),
-        "level": payload.get("level") or "", "deadline": (payload.get("task") or {}).get("status"),
+        "level": payload.get("level") or "", "other": payload.get("other_number") or "", "deadline": (payload.get("task") or {}).get("status"),
     }
     if recipient.startswith("agency:"):
         agency_id = recipient.split(":", 1)[1]

@@ -327,6 +327,36 @@ def make_lead(case, task, actor, now, reason):
     return [Fact("lead_changed", actor, {"reason": reason}, task)]
 
 
+def flag_likely_duplicate(case, other):
+    """A new case of the same village and category as an open one: show the coordinator."""
+    case.likely_duplicate_of = other.id
+    return [Fact("likely_duplicate", SYSTEM, {"other_id": other.id,
+                                              "other_number": other.tracking_number})]
+
+
+def merge(source, target, actor, now, reason):
+    """The coordinator merges a case into another: the source ends, both timelines link.
+
+    Returns (facts of the source, facts of the target).
+    """
+    require_supervisor(actor, source)
+    require_supervisor(actor, target)
+    if source.id == target.id:
+        raise refuse("Kasus tidak dapat digabung ke dirinya sendiri.",
+                     "A case cannot be merged into itself.")
+    require_open(source)
+    require_open(target)
+    for task in active_tasks(source):
+        change_task(task, WITHDRAWN, now, ("", ""))
+    source.merged_into = target.id
+    into = move(source, CANCELLED, actor, now, reason=reason, other_id=target.id,
+                other_number=target.tracking_number)
+    into[0].type = "merged_into"
+    target.updated_at = now
+    return into, [Fact("merged_from", actor, {"reason": reason, "other_id": source.id,
+                                              "other_number": source.tracking_number})]
+
+
 def cancel(case, actor, now, reason):
     """A coordinator (or the regency office) cancels a case, with a reason: it is final, and
     the agencies still on it are released."""

@@ -40,6 +40,10 @@ class Case(Base):
                                                   server_default="0", index=True)
     resolved_at = mapped_column(UTCDateTime, nullable=True)
     closing_warned_at = mapped_column(UTCDateTime, nullable=True)
+    # An open case of the same village and category when this one came in; the case this one
+    # was merged into.
+    likely_duplicate_of: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    merged_into: Mapped[str | None] = mapped_column(String(36), nullable=True)
     version: Mapped[int] = mapped_column(Integer, nullable=False)
 
     tasks = relationship("Task", order_by="Task.assigned_at", lazy="selectin",

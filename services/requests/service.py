@@ -36,6 +36,9 @@ FACT_EVENTS = {
     "cancelled": events.CASE_CANCELLED,
     "task_withdrawn": events.TASK_WITHDRAWN,
     "lead_changed": events.LEAD_CHANGED,
+    "likely_duplicate": events.LIKELY_DUPLICATE,
+    "merged_into": events.CASE_MERGED,
+    "merged_from": events.DUPLICATE_MERGED,
 }
 SUPERVISOR_TASK_ACTIONS = {"withdraw": domain.withdraw_task, "lead": domain.make_lead}
 TASK_ACTIONS = {
@@ -92,6 +95,7 @@ def case_view(case, now, lang):
         "tasks": [task_view(task) for task in case.tasks],
         "routing": {"rule_id": case.rule_id,
                     "explanation": explanation[lang] if explanation else None},
+        "likely_duplicate_of": case.likely_duplicate_of, "merged_into": case.merged_into,
     }
 
 
@@ -179,6 +183,13 @@ class RequestsService:
             "village": case.village_name, "title": case.title, "category": case.category})])
         unit.emit(events.CASE_OPENED, {"case": case_ref(case), "actor": actor_ref(reporter)},
                   correlation_id=case.id)
+        other = unit.session.scalar(
+            select(Case).where(Case.village_code == case.village_code,
+                               Case.category == case.category, Case.id != case.id,
+                               Case.status.not_in(domain.FINAL_STATUSES))
+            .order_by(Case.created_at.desc()).limit(1))
+        if other is not None:
+            self._record(unit, case, domain.flag_likely_duplicate(case, other))
 
     def _apply_routing(self, unit, decision):
         case = unit.session.get(Case, decision["case_id"])
@@ -240,7 +251,8 @@ class RequestsService:
                 payload["task"] = task_ref(fact.task)
             if fact.type == "routed":
                 payload["agency_ids"] = data["agencies"]
-            payload.update({key: data[key] for key in ("level", "due_at") if key in data})
+            payload.update({key: data[key] for key in ("level", "due_at", "other_number")
+                            if key in data})
             if fact.type == "comment":
                 payload.update(comment_id=data["comment_id"], body=data["body"])
             unit.emit(event_type, payload, correlation_id=case.id)
@@ -421,6 +433,32 @@ class RequestsService:
         reason = commands.load(commands.ReasonInput, body)["reason"]
         return self._command(actor, case_id, lang, lambda case, now: ladder.escalate_by_hand(
             case, actor_ref(actor), now, reason))
+
+    @rpc(expected_exceptions=DOMAIN_ERRORS)
+    def merge(self, actor, case_id, body, lang="id"):
+        """The coordinator merges this case into another one; returns the case kept."""
+        request = commands.load(commands.MergeInput, body)
+        for _attempt in range(COMMAND_ATTEMPTS):
+            try:
+                with self.db.transaction() as unit:
+                    source = self._find(unit.session, case_id)
+                    target = self._find(unit.session, request["into"])
+                    domain.require_visible(actor, source)
+                    if target is None or not domain.can_see(actor, target):
+                        raise ValidationFailed(
+                            text("Kasus tujuan tidak ditemukan.", "No such case to merge into."),
+                            {"into": [text("Tidak ditemukan.", "Not found.")]})
+                    now = utcnow()
+                    into, merged_from = domain.merge(source, target, actor_ref(actor), now,
+                                                     request["reason"])
+                    self._record(unit, source, into)
+                    self._record(unit, target, merged_from)
+                    view = case_view(target, now, lang)
+                return view
+            except StaleDataError:
+                continue
+        raise Conflict(text("Kasus sedang diubah pihak lain; coba lagi.",
+                            "The case is being changed by someone else; try again."))
 
     @rpc(expected_exceptions=DOMAIN_ERRORS)
     def cancel(self, actor, case_id, body, lang="id"):

@@ -138,7 +138,7 @@ class VillagesService:
             "affected_people": report.affected_people, "village": village,
             "district": district, "regency": regency, "agencies": [], "tasks": [],
             "created_at": created, "updated_at": created, "overdue": False,
-            "escalation_level": "none",
+            "escalation_level": "none", "likely_duplicate_of": None, "merged_into": None,
             "location": ({"lat": report.lat, "lon": report.lon} if report.lat is not None
                          else None),
             "reporter": {"name": report.reporter_name},

@@ -75,3 +75,33 @@ def test_a_coordinator_adds_removes_and_changes_the_lead_and_the_agencies_are_to
     assert coordinator.post(f"{base}/tasks/nope/withdraw", {"reason": "x"}).status_code == 404
     types = [e["type"] for e in coordinator.get(f"{base}/timeline").json()]
     assert types[-3:] == ["routed", "lead_changed", "task_withdrawn"]
+
+
+def test_a_likely_duplicate_is_shown_and_the_coordinator_merges_it(system):
+    village, coordinator = system.village("35.79.02.2009"), system.coordinator(BUMIAJI)
+    first = case_when(village, report(village, clean_water_report(title="Air mati"))[
+        "case_id"], "routed")
+    second = case_when(village, report(village, clean_water_report(title="Air tidak keluar"))[
+        "case_id"], "routed")
+    assert first["likely_duplicate_of"] is None
+    assert second["likely_duplicate_of"] == first["id"]
+    flagged = inbox_types(coordinator, second["id"], ["likely_duplicate"])
+    assert any(first["tracking_number"] in n["body"] for n in flagged)
+
+    merge = {"into": first["tracking_number"], "reason": "Masalah yang sama"}
+    assert village.post(f"/cases/{second['id']}/merge", merge).status_code == 403
+    unknown = coordinator.post(f"/cases/{second['id']}/merge", dict(merge, into="JBT-0000-0000"))
+    assert unknown.status_code == 400 and "into" in unknown.json()["error"]["details"]
+    kept = coordinator.post(f"/cases/{second['id']}/merge", merge)
+    assert kept.status_code == 200, kept.text
+    assert kept.json()["id"] == first["id"]
+    merged = village.get(f"/cases/{second['id']}").json()
+    assert (merged["status"], merged["merged_into"]) == ("cancelled", first["id"])
+    assert {t["status"] for t in merged["tasks"]} == {"withdrawn"}
+    inbox_types(village, second["id"], ["case_merged"])
+    inbox_types(village, first["id"], ["duplicate_merged"])
+    first_steps = coordinator.get(f"/cases/{first['id']}/timeline").json()
+    assert first_steps[-1]["type"] == "merged_from"
+    assert second["tracking_number"] in first_steps[-1]["summary"]
+    again = coordinator.post(f"/cases/{second['id']}/merge", merge)
+    assert again.status_code == 409

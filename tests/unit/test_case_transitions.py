@@ -789,3 +789,21 @@ class CaseLife(RuleBasedStateMachine):
 CaseLife.TestCase.settings = settings(max_examples=150, stateful_step_count=30, deadline=None,
                                       suppress_health_check=[HealthCheck.too_slow])
 test_random_stories_keep_the_case_invariants = CaseLife.TestCase
+
+
+def test_merging_ends_the_source_links_both_timelines_and_refuses_itself():
+    source = case_with(ROUTED, task("pdam-batu"))
+    source.id, source.tracking_number = "case-2", "JBT-BBBB-BBBB"
+    target = case_with(IN_PROGRESS, task("pupr-batu", status=ACCEPTED))
+    target.tracking_number = "JBT-AAAA-AAAA"
+    into, merged_from = domain.merge(source, target, COORDINATOR, NOW, "sama")
+    assert (source.status, source.merged_into) == (CANCELLED, target.id)
+    assert [t.status for t in source.tasks] == [domain.WITHDRAWN]
+    assert into[0].type == "merged_into" and into[0].data["other_number"] == "JBT-AAAA-AAAA"
+    assert merged_from[0].type == "merged_from"
+    assert merged_from[0].data["other_number"] == "JBT-BBBB-BBBB"
+    assert target.status == IN_PROGRESS
+    with pytest.raises(Conflict):
+        domain.merge(target, target, COORDINATOR, NOW, "x")
+    with pytest.raises(Forbidden):
+        domain.merge(case_with(ROUTED), target, VILLAGE, NOW, "x")
