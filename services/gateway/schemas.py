@@ -32,6 +32,9 @@ class CaseQuery(Page):
     overdue = fields.Boolean()
     escalation_level = fields.String(validate=validate.OneOf(("district", "regency")), metadata={
         "description": "escalated at least this far"})
+    sort = fields.String(load_default="newest", validate=validate.OneOf(
+        ("newest", "oldest", "updated", "escalation", "deadline")), metadata={
+        "description": "deadline: the case whose agencies' next deadline comes first"})
 
 
 class VillageQuery(Page):

@@ -4,6 +4,7 @@ import uuid
 
 from marshmallow import ValidationError
 from nameko.timer import timer
+from sqlalchemy import case as sql_case
 from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -138,6 +139,23 @@ def visible_to(actor):
     if role == "agency":
         return exists().where(Task.case_id == Case.id, Task.agency_id == scope)
     return False
+
+
+def next_deadline():
+    """The earliest deadline a case's agencies are working against (to accept or complete)."""
+    return (select(func.min(sql_case((Task.status == domain.PENDING, Task.accept_due_at),
+                                     else_=Task.due_at)))
+            .where(Task.case_id == Case.id, Task.status.in_(domain.ACTIVE_TASK_STATUSES))
+            .scalar_subquery())
+
+
+SORTS = {  # GET /cases?sort=…
+    "newest": lambda: (Case.created_at.desc(),),
+    "oldest": lambda: (Case.created_at.asc(),),
+    "updated": lambda: (Case.updated_at.desc(),),
+    "escalation": lambda: (Case.escalation_level.desc(), Case.created_at.asc()),
+    "deadline": lambda: (next_deadline().is_(None), next_deadline().asc()),
+}
 
 
 def overdue_condition(now):
@@ -309,29 +327,37 @@ class RequestsService:
         with self.db.read() as session:
             total = session.scalar(select(func.count()).select_from(Case).where(*conditions))
             cases = session.scalars(
-                select(Case).where(*conditions).order_by(Case.created_at.desc(), Case.id)
+                select(Case).where(*conditions)
+                .order_by(*SORTS[filters.get("sort") or "newest"](), Case.id)
                 .limit(per_page).offset((page - 1) * per_page)).all()
             items = [case_summary(case, now, lang) for case in cases]
         return {"items": items, "total": total, "page": page, "per_page": per_page}
 
     # -- commands ------------------------------------------------------------------------------
 
-    def _command(self, actor, case_id, lang, action):
-        """Run `action(case, now) -> facts` on the current case, retrying a lost race."""
+    @staticmethod
+    def _retrying(work):
+        """Run `work()` (one transaction); a lost race with another writer is run again."""
         for _attempt in range(COMMAND_ATTEMPTS):
             try:
-                with self.db.transaction() as unit:
-                    case = self._find(unit.session, case_id)
-                    if actor is not domain.SYSTEM:
-                        domain.require_visible(actor, case)
-                    now = utcnow()
-                    self._record(unit, case, action(case, now))
-                    view = case_view(case, now, lang)
-                return view
+                return work()
             except StaleDataError:
                 continue
         raise Conflict(text("Kasus sedang diubah pihak lain; coba lagi.",
                             "The case is being changed by someone else; try again."))
+
+    def _command(self, actor, case_id, lang, action):
+        """Run `action(case, now) -> facts` on the current case; returns the case."""
+        def work():
+            with self.db.transaction() as unit:
+                case = self._find(unit.session, case_id)
+                if actor is not domain.SYSTEM:
+                    domain.require_visible(actor, case)
+                now = utcnow()
+                self._record(unit, case, action(case, now))
+                return case_view(case, now, lang)
+
+        return self._retrying(work)
 
     @rpc(expected_exceptions=DOMAIN_ERRORS)
     def task_action(self, actor, case_id, task_id, action, body, lang="id"):
@@ -438,27 +464,24 @@ class RequestsService:
     def merge(self, actor, case_id, body, lang="id"):
         """The coordinator merges this case into another one; returns the case kept."""
         request = commands.load(commands.MergeInput, body)
-        for _attempt in range(COMMAND_ATTEMPTS):
-            try:
-                with self.db.transaction() as unit:
-                    source = self._find(unit.session, case_id)
-                    target = self._find(unit.session, request["into"])
-                    domain.require_visible(actor, source)
-                    if target is None or not domain.can_see(actor, target):
-                        raise ValidationFailed(
-                            text("Kasus tujuan tidak ditemukan.", "No such case to merge into."),
-                            {"into": [text("Tidak ditemukan.", "Not found.")]})
-                    now = utcnow()
-                    into, merged_from = domain.merge(source, target, actor_ref(actor), now,
-                                                     request["reason"])
-                    self._record(unit, source, into)
-                    self._record(unit, target, merged_from)
-                    view = case_view(target, now, lang)
-                return view
-            except StaleDataError:
-                continue
-        raise Conflict(text("Kasus sedang diubah pihak lain; coba lagi.",
-                            "The case is being changed by someone else; try again."))
+
+        def work():
+            with self.db.transaction() as unit:
+                source = self._find(unit.session, case_id)
+                target = self._find(unit.session, request["into"])
+                domain.require_visible(actor, source)
+                if target is None or not domain.can_see(actor, target):
+                    raise ValidationFailed(
+                        text("Kasus tujuan tidak ditemukan.", "No such case to merge into."),
+                        {"into": [text("Tidak ditemukan.", "Not found.")]})
+                now = utcnow()
+                into, merged_from = domain.merge(source, target, actor_ref(actor), now,
+                                                 request["reason"])
+                self._record(unit, source, into)
+                self._record(unit, target, merged_from)
+                return case_view(target, now, lang)
+
+        return self._retrying(work)
 
     @rpc(expected_exceptions=DOMAIN_ERRORS)
     def cancel(self, actor, case_id, body, lang="id"):

@@ -105,3 +105,26 @@ def test_a_likely_duplicate_is_shown_and_the_coordinator_merges_it(system):
     assert second["tracking_number"] in first_steps[-1]["summary"]
     again = coordinator.post(f"/cases/{second['id']}/merge", merge)
     assert again.status_code == 409
+
+
+def test_the_board_sorts_by_what_a_coordinator_needs_first(system):
+    coordinator = system.coordinator(BUMIAJI)
+    for sort in ("newest", "oldest", "updated", "escalation", "deadline"):
+        answer = coordinator.get("/cases", params={"sort": sort, "per_page": 100})
+        assert answer.status_code == 200, answer.text
+    newest = [c["created_at"] for c in coordinator.get("/cases", params={"sort": "newest"}).json()["items"]]
+    assert newest == sorted(newest, reverse=True)
+    oldest = [c["created_at"] for c in coordinator.get("/cases", params={"sort": "oldest"}).json()["items"]]
+    assert oldest == sorted(oldest)
+    refused = coordinator.get("/cases", params={"sort": "random"})
+    assert refused.status_code == 400 and "sort" in refused.json()["error"]["details"]
+
+    def next_deadline(case):
+        detail = coordinator.get(f"/cases/{case['id']}").json()
+        due = [t["accept_due_at"] if t["status"] == "pending" else t["due_at"]
+               for t in detail["tasks"] if t["status"] in ("pending", "accepted")]
+        return min(due) if due else "~"  # cases without work last
+
+    by_deadline = coordinator.get("/cases", params={"sort": "deadline", "per_page": 100}).json()
+    deadlines = [next_deadline(c) for c in by_deadline["items"]]
+    assert deadlines == sorted(deadlines)
