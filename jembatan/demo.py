@@ -12,6 +12,7 @@ from services.villages import service as villages_service
 from services.villages.models import Base as VillagesBase
 from services.villages.models import District, Village
 from shared.db import Store
+from shared.regions import village_kind
 
 REGENCY = "35.79"
 
@@ -31,8 +32,7 @@ def demo_actors(villages, districts, agencies):
     for agency in agencies:
         yield "agency", agency.id, f"Petugas {agency.short_name}"
     for village in villages:
-        kind = "Kelurahan" if village.code.split(".")[-1].startswith("1") else "Desa"
-        yield "village", village.code, f"Operator {kind} {village.name}"
+        yield "village", village.code, f"Operator {village_kind(village.code)} {village.name}"
 
 
 def seed():

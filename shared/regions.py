@@ -1,4 +1,12 @@
-"""Names people use for a region's government."""
+"""Names people use for places and for a region's government."""
+
+
+def village_kind(code, lang="id"):
+    """A kelurahan's code ends in 1xxx, a desa's in 2xxx (the wilayah data's convention)."""
+    urban = code.split(".")[-1].startswith("1")
+    if lang == "en":
+        return "urban village" if urban else "village"
+    return "Kelurahan" if urban else "Desa"
 
 
 def regency_office(regency_name, lang="id"):

@@ -11,6 +11,7 @@ from shared import workdays
 from shared.categories import category_name
 from shared.events import SEVERITIES, iso
 from shared.i18n import text
+from shared.regions import village_kind
 
 SEVERITY_RANK = {severity: rank for rank, severity in enumerate(SEVERITIES)}
 SEVERITY_NAMES = {
@@ -116,7 +117,9 @@ def plan_tasks(lead, supports, now, deadlines, area_code):
 
 def _describe_rule(rule, situation, lang):
     level = scope_level(rule.scope_code)
-    parts = [f"{SCOPE_NAMES[level][lang]} {situation.place(rule.scope_code)['name']}",
+    place = situation.place(rule.scope_code)["name"]
+    # A regency's name says what it is already ("Kota Batu", "Kabupaten Malang").
+    parts = [place if level == "regency" else f"{SCOPE_NAMES[level][lang]} {place}",
              (f"kategori {category_name(rule.category, 'id')}" if lang == "id"
               else f"category {category_name(rule.category, 'en')}")]
     if rule.min_severity:
@@ -143,7 +146,8 @@ def explain(rule, matching, situation, lead, supports):
     if rule is None:
         return {lang: (
             f"Tidak ada aturan rute untuk kategori {category_name(situation.category, 'id')} di "
-            f"Desa/Kelurahan {situation.village['name']}, Kecamatan {situation.district['name']}, "
+            f"{village_kind(situation.village['code'])} {situation.village['name']}, "
+            f"Kecamatan {situation.district['name']}, "
             f"{situation.regency['name']}. Koordinator kecamatan perlu merutekan kasus ini."
             if lang == "id" else
             f"No routing rule covers category {category_name(situation.category, 'en')} in "

@@ -271,7 +271,7 @@ def test_no_match_gives_no_rule_and_says_the_coordinator_must_route():
     why = explain(rule, matching, situation, None, [])
     assert set(why) == {"id", "en"}
     assert why["id"] == (
-        "Tidak ada aturan rute untuk kategori Air Bersih di Desa/Kelurahan Punten, "
+        "Tidak ada aturan rute untuk kategori Air Bersih di Desa Punten, "
         "Kecamatan Bumiaji, Kota Batu. Koordinator kecamatan perlu merutekan kasus ini.")
     assert why["en"] == (
         "No routing rule covers category Clean Water in Punten, Bumiaji district, Kota Batu. "
@@ -324,7 +324,7 @@ def test_explanation_without_supports_names_only_the_lead():
                               "aturan yang cocok. Pemimpin: PDAM.")
     assert why["en"].endswith("This report: severity low. Chosen as the only rule that "
                               "applies. Lead: PDAM.")
-    assert "kabupaten/kota Kota Batu" in why["id"]
+    assert "berlaku untuk Kota Batu" in why["id"]
     assert "Pendukung" not in why["id"] and "Support" not in why["en"]
 
 
