@@ -132,6 +132,9 @@ class PlannedTask(_Payload):
     role = fields.String(required=True, validate=validate.OneOf(TASK_ROLES))
     accept_due_at = fields.AwareDateTime(required=True)
     due_at = fields.AwareDateTime(required=True)
+    # The deadlines as the policy wrote them ("3wd", "6h"), to set them again on a reopen.
+    accept_within = fields.String(load_default=None, allow_none=True)
+    resolve_within = fields.String(load_default=None, allow_none=True)
 
 
 class RoutingDecided(_Payload):

@@ -46,6 +46,8 @@ _MARSHMALLOW_ID = [
     (r"Longer than maximum length (\d+)\.", r"Melebihi panjang maksimum \1."),
     (r"Length must be between (\d+) and (\d+)\.", r"Panjang harus antara \1 dan \2."),
     (r"String does not match expected pattern\.", "Format tidak sesuai."),
+    (r"Special numeric values \(nan or infinity\) are not permitted\.",
+     "Nilai NaN atau tak hingga tidak diperbolehkan."),
 ]
 
 

@@ -98,6 +98,7 @@ def read_json(request, schema=None):
         if "\x00" in decoded or "\\u0000" in decoded:
             raise ValueError("NUL character")
         body = json.loads(decoded, parse_constant=_refuse_constant) if raw else None
+        json.dumps(body, ensure_ascii=False).encode("utf-8")  # a lone surrogate is not text
     except (ValueError, RecursionError):  # UnicodeDecodeError and JSONDecodeError are ValueErrors
         raise ValidationFailed(text("Isi permintaan bukan JSON yang sah.", "The body is not valid JSON."),
                                {"body": [text("Bukan JSON yang sah.", "Not valid JSON.")]}) from None

@@ -18,7 +18,7 @@ class Query(Schema):
 
 
 class Page(Query):
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    page = fields.Integer(load_default=1, validate=validate.Range(1, 100_000))
     per_page = fields.Integer(load_default=20, validate=validate.Range(1, 100))
 
 
@@ -242,6 +242,8 @@ class PlannedTaskOut(Schema):
     role = fields.String(required=True)
     accept_due_at = fields.String(required=True)
     due_at = fields.String(required=True)
+    accept_within = fields.String(required=True, metadata={"description": "e.g. 3wd or 6h"})
+    resolve_within = fields.String(required=True, metadata={"description": "e.g. 5wd or 24h"})
 
 
 class PreviewOut(Schema):

@@ -32,7 +32,7 @@ class NotificationsService:
         now = utcnow()
         for recipient, audience in domain.recipients(event.type, event.payload):
             values = templates.params(event.type, event.payload, recipient)
-            values["template"] = templates.template_key(event.type, audience)
+            values["template"] = templates.template_key(event.type, audience, event.payload)
             unit.session.add(Notification(
                 id=str(uuid.uuid4()), recipient=recipient, case_id=event.payload["case"]["id"],
                 type=event.type, event_id=event.event_id, params=values, created_at=now))

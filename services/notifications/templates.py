@@ -7,6 +7,7 @@ from datetime import datetime
 from jinja2 import Environment, StrictUndefined
 
 from shared.categories import category_name
+from shared import events
 from shared.events import iso
 from shared.regions import regency_office
 from shared.timezones import local_time
@@ -43,11 +44,11 @@ TEMPLATES = {
     },
     "case_needs_triage.coordinator": {
         "id": ("Perlu dirutekan: {{ title }} ({{ number }})",
-               "Tidak ada aturan yang cocok untuk laporan {{ village }} ({{ category }}). "
-               "Mohon tentukan instansi yang menangani."),
+               "Laporan {{ village }} ({{ category }}): {{ note }} Mohon tentukan instansi yang "
+               "menangani."),
         "en": ("Needs routing: {{ title }} ({{ number }})",
-               "No rule matched the report from {{ village }} ({{ category }}). Please choose "
-               "the agency to handle it."),
+               "Report from {{ village }} ({{ category }}): {{ note }} Please choose the agency "
+               "to handle it."),
     },
     "case_needs_triage": {
         "id": ("Laporan {{ number }} menunggu koordinator",
@@ -94,6 +95,14 @@ TEMPLATES = {
                "{{ village }} menyatakan \"{{ title }}\" belum teratasi: {{ note }}"),
         "en": ("Case {{ number }} reopened",
                "{{ village }} says \"{{ title }}\" is not solved: {{ note }}"),
+    },
+    "case_closed.system": {
+        "id": ("Kasus {{ number }} ditutup otomatis",
+               "\"{{ title }}\" ditutup otomatis karena desa tidak menjawab dalam 10 hari kerja "
+               "setelah selesai ditangani."),
+        "en": ("Case {{ number }} closed by itself",
+               "\"{{ title }}\" closed by itself: the village did not answer within 10 working "
+               "days after it was resolved."),
     },
     "case_closed": {
         "id": ("Kasus {{ number }} ditutup",
@@ -188,9 +197,14 @@ _compiled = {key: {lang: tuple(_environment.from_string(part) for part in pair)
              for key, languages in TEMPLATES.items()}
 
 
-def template_key(event_type, audience):
-    specific = f"{event_type}.{audience}"
-    return specific if specific in TEMPLATES else event_type
+def template_key(event_type, audience, payload):
+    """The template for this event and this party: `type.audience`, or `type.system` for what
+    the clock did (a case closed because nobody answered), or the event's own."""
+    for key in (f"{event_type}.{audience}",
+                f"{event_type}.system" if payload["actor"]["role"] == "system" else None):
+        if key in TEMPLATES:
+            return key
+    return event_type
 
 
 def params(event_type, payload, recipient):
@@ -204,12 +218,13 @@ def params(event_type, payload, recipient):
         "regency_code": case["regency"]["code"], "regency_name": case["regency"]["name"],
         "agencies": [t["agency_name"] for t in tasks if t["status"] not in ("declined", "withdrawn")],
         "agency": (payload.get("task") or {}).get("agency_name", ""),
-        "note": payload.get("note") or "", "author": payload["actor"]["name"],
+        "note": payload.get("note") or "", "explanation": payload.get("explanation"),
+        "author": payload["actor"]["name"],
         "body": payload.get("body", ""),
         "role": "", "accept_due": None, "due": iso(payload.get("due_at")),
         "level": payload.get("level") or "", "other": payload.get("other_number") or "", "deadline": (payload.get("task") or {}).get("status"),
     }
-    if recipient.startswith("agency:"):
+    if recipient.startswith("agency:") and event_type in (events.CASE_ROUTED, events.CASE_REOPENED):
         agency_id = recipient.split(":", 1)[1]
         own = [t for t in tasks if t["agency_id"] == agency_id and t["status"] == "pending"]
         if own:
@@ -226,6 +241,9 @@ def render(key, values, lang):
     shown["severity"] = SEVERITY_NAMES.get(values["severity"], {}).get(lang, values["severity"])
     shown["role"] = ROLE_NAMES.get(values["role"], {}).get(lang, values["role"])
     shown["agencies"] = ", ".join(values["agencies"])
+    # A reason the system wrote (in both languages) stands where a person's note would.
+    if not shown["note"] and values.get("explanation"):
+        shown["note"] = values["explanation"][lang]
     shown["deadline"] = DEADLINE_NAMES.get(values.get("deadline"), {}).get(lang, "")
     shown["office"] = regency_office(values.get("regency_name", ""), "id")
     shown["office_en"] = regency_office(values.get("regency_name", ""), "en")

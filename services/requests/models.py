@@ -71,6 +71,9 @@ class Task(Base):
     # Steps of the escalation ladder taken for the task's current deadline (0 to 3).
     ladder_step: Mapped[int] = mapped_column(Integer, nullable=False, default=0,
                                              server_default="0")
+    # The deadlines as routing's policy wrote them ("3wd", "6h"), set again on a reopen.
+    accept_within: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    resolve_within: Mapped[str | None] = mapped_column(String(8), nullable=True)
 
     case = relationship("Case", back_populates="tasks")
 

@@ -1,6 +1,7 @@
 """The requests service: cases, the tasks of each agency, and the timeline of every change."""
 import logging
 import uuid
+from datetime import timedelta
 
 from marshmallow import ValidationError
 from nameko.timer import timer
@@ -10,7 +11,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from services.requests import domain, ladder, texts
 from services.requests.models import Base, Case, Task, TimelineEntry
-from shared import commands, config, events
+from shared import commands, config, events, workdays
 from shared.db import Database
 from shared.errors import DOMAIN_ERRORS, Conflict, NotFound, ValidationFailed
 from shared.events import iso, utcnow
@@ -49,7 +50,6 @@ TASK_ACTIONS = {
     "complete": (domain.complete_task, commands.RequiredNoteInput, "note"),
 }
 COMMAND_ATTEMPTS = 3
-WATCH_BATCH = 500
 MAX_PER_PAGE = 100
 
 
@@ -409,10 +409,17 @@ class RequestsService:
             domain.require_village_of(actor, case)
 
             def due_after(task):
+                """The same deadlines again, counted from now in working days (or hours)."""
                 shift = now - task.assigned_at
                 task.assigned_at = now
-                return (task.accept_due_at and task.accept_due_at + shift,
-                        task.due_at and task.due_at + shift)
+
+                def again(spec, old):
+                    if spec:
+                        return workdays.due(now, spec, case.village_code)
+                    return old and old + shift
+
+                return (again(task.accept_within, task.accept_due_at),
+                        again(task.resolve_within, task.due_at))
 
             return domain.reopen(case, actor_ref(actor), now, reason, due_after)
 
@@ -527,11 +534,16 @@ class RequestsService:
         if not self.db.lease("deadlines", seconds=max(60, 3 * config.scheduler_seconds())).acquire():
             return
         now = utcnow()
+        climbing = exists().where(Task.case_id == Case.id, Task.ladder_step < ladder.LAST_STEP,
+                                  or_((Task.status == domain.PENDING) & (Task.accept_due_at < now),
+                                      (Task.status == domain.ACCEPTED) & (Task.due_at < now)))
+        # Eight working days are at least eight calendar days: nothing to do before that.
+        unanswered = (Case.status == domain.RESOLVED) & (
+            Case.resolved_at < now - timedelta(days=8))
+        query = (select(Case.id).where(Case.status.not_in(domain.FINAL_STATUSES),
+                                       or_(climbing, unanswered)).order_by(Case.id))
         with self.db.read() as session:
-            due = session.scalars(
-                select(Case.id).where(Case.status.not_in(domain.FINAL_STATUSES),
-                                      or_(overdue_condition(now), Case.status == domain.RESOLVED))
-                .order_by(Case.updated_at).limit(WATCH_BATCH)).all()
+            due = session.scalars(query).all()
         for case_id in due:
             try:
                 self._command(domain.SYSTEM, case_id, "id", ladder.watch)

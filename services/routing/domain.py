@@ -110,7 +110,8 @@ def plan_tasks(lead, supports, now, deadlines, area_code):
 
     def task(agency, role):
         return {"agency_id": agency.id, "agency_name": agency.name, "role": role,
-                "accept_due_at": accept_due, "due_at": resolve_due}
+                "accept_due_at": accept_due, "due_at": resolve_due,
+                "accept_within": deadlines["accept"], "resolve_within": deadlines["resolve"]}
 
     return ([task(lead, "lead")] if lead else []) + [task(a, "support") for a in supports]
 

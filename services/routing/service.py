@@ -62,7 +62,10 @@ class RoutingService:
         rule = decision and decision.rule_id and unit.session.get(Rule, decision.rule_id)
         if not rule:  # routed by hand, or by a rule since removed: the coordinator decides
             return
-        candidate = domain.next_fallback(rule, case["tasks"])
+        referred = unit.session.scalars(select(Referral.referred_agency_id).where(
+            Referral.case_id == case["id"], Referral.referred_agency_id.is_not(None))).all()
+        candidate = domain.next_fallback(
+            rule, case["tasks"] + [{"agency_id": agency_id} for agency_id in referred])
         unit.session.add(Referral(case_id=case["id"], declined_agency_id=task["agency_id"],
                                   referred_agency_id=candidate, decided_at=utcnow()))
         if candidate is None:  # nobody left: the coordinator, told of the decline, decides

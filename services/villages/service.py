@@ -124,7 +124,8 @@ class VillagesService:
         the village still finds what it reported.
         """
         with self.db.read() as session:
-            report = session.get(Report, case_id)
+            report = session.get(Report, case_id) or session.scalar(
+                select(Report).where(Report.tracking_number == str(case_id).upper()))
             refs = report and place_refs(session, report.village_code)
         if report is None or not covers(actor, refs[0]["code"], refs[1]["code"], refs[2]["code"]):
             raise NotFound(text("Kasus tidak ditemukan.", "Case not found."))

@@ -221,6 +221,12 @@ def test_an_action_that_does_not_fit_the_state_is_a_conflict(system, routed):
     assert snapshot(system) == before
 
 
+def test_a_page_beyond_reason_is_refused(system):
+    for path in ("/cases", "/villages", "/escalations"):
+        answer = system.coordinator().get(path, params={"page": "99999999999999999999"})
+        assert_error(answer, 400, "validation_error")
+
+
 def test_unknown_endpoints_answer_in_the_error_shape(system):
     assert_error(system.village(PUNTEN).get("/no-such-thing"), 404, "not_found")
     assert_error(system.anonymous().get("/api/v2/cases"), 404, "not_found")
@@ -256,9 +262,10 @@ def test_the_same_report_sent_twice_with_one_key_opens_one_case(system):
     b'"affected_people": 10, "location": {"lat": NaN, "lon": 112.5}}',
     b'{"category": "air-bersih", "title": "Air\\u0000mati", "description": "y", "severity": "low"}',
     b"[" * 20000 + b"]" * 20000,
+    b'{"category": "air-bersih", "title": "x\\ud800", "description": "y", "severity": "low"}',
     b"\xff\xfe not utf-8",
     b"",
-], ids=["nan", "nul-character", "deep-nesting", "not-utf8", "empty"])
+], ids=["nan", "nul-character", "deep-nesting", "lone-surrogate", "not-utf8", "empty"])
 def test_json_that_is_not_plain_data_is_refused(system, raw):
     before = snapshot(system)
     response = system.village(PUNTEN).post("/reports", data=raw,

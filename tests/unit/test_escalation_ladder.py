@@ -152,3 +152,20 @@ def test_a_case_is_overdue_by_the_deadline_each_task_works_against():
     assert ladder.is_overdue(case, wib(13, 17))
     pending.status = domain.COMPLETED
     assert not ladder.is_overdue(case, wib(25, 0))
+
+
+def test_a_reminder_tells_the_agency_the_deadline_it_missed():
+    from services.notifications import templates
+
+    task = {"id": "t", "agency_id": "pdam-batu", "agency_name": "PDAM", "role": "lead",
+            "status": "pending", "accept_due_at": wib(13, 16), "due_at": wib(20, 16)}
+    place = {"code": "35.79.02.2001", "name": "Punten"}
+    payload = {"case": {"id": "c", "tracking_number": "JBT-AAAA-AAAA", "title": "Air mati",
+                        "category": "air-bersih", "severity": "medium", "village": place,
+                        "district": {"code": "35.79.02", "name": "Bumiaji"},
+                        "regency": {"code": "35.79", "name": "Kota Batu"}, "tasks": [task]},
+               "actor": domain.SYSTEM, "task": task, "due_at": wib(13, 16)}
+    values = templates.params(events.DEADLINE_MISSED, payload, "agency:pdam-batu")
+    values["template"] = templates.template_key(events.DEADLINE_MISSED, "agency", payload)
+    _title, body = templates.render(values["template"], values, "id")
+    assert "13-08-2026 16:00 WIB" in body and "menerima" in body

@@ -346,11 +346,14 @@ def test_plan_tasks_gives_the_lead_first_then_the_supports_with_deadlines():
     tasks = plan_tasks(PDAM, [PUPR, BPBD], NOW, {"accept": "4h", "resolve": "2wd"}, "35.79")
     assert tasks == [
         {"agency_id": "pdam-batu", "agency_name": "PDAM", "role": "lead",
-         "accept_due_at": "2025-03-04T09:06:07.000Z", "due_at": "2025-03-06T09:00:00.000Z"},
+         "accept_due_at": "2025-03-04T09:06:07.000Z", "due_at": "2025-03-06T09:00:00.000Z",
+         "accept_within": "4h", "resolve_within": "2wd"},
         {"agency_id": "pupr-batu", "agency_name": "Dinas PUPR", "role": "support",
-         "accept_due_at": "2025-03-04T09:06:07.000Z", "due_at": "2025-03-06T09:00:00.000Z"},
+         "accept_due_at": "2025-03-04T09:06:07.000Z", "due_at": "2025-03-06T09:00:00.000Z",
+         "accept_within": "4h", "resolve_within": "2wd"},
         {"agency_id": "bpbd-batu", "agency_name": "BPBD", "role": "support",
-         "accept_due_at": "2025-03-04T09:06:07.000Z", "due_at": "2025-03-06T09:00:00.000Z"},
+         "accept_due_at": "2025-03-04T09:06:07.000Z", "due_at": "2025-03-06T09:00:00.000Z",
+         "accept_within": "4h", "resolve_within": "2wd"},
     ]
 
 
