@@ -8,7 +8,8 @@ vhost), sends reports from several villages at once, then reads from the system'
   - reports per second, from the first report to the last case routed.
 The bench does not poll while the reports flow, so it measures the system, not its own load.
 
-Run:  .venv/bin/python -m bench.report_to_routed [--reports 200] [--concurrency 10]
+Run:  .venv/bin/python -m bench.report_to_routed [--reports 200] [--concurrency 10] [--pause 0]
+      (--pause S: each sender waits S seconds after each report, to measure an idle system)
 """
 import jembatan  # noqa: F401  (eventlet first)
 
@@ -37,26 +38,29 @@ def at(value):
     return datetime.fromisoformat(value)
 
 
-def send(system, n):
+def send(system, n, pause):
     village = system.village(VILLAGES[n % len(VILLAGES)])
     started = time.monotonic()
     response = village.post("/reports", {
         "category": "air-bersih", "title": f"Air mati #{n}", "description": "Benchmark",
         "severity": "high", "affected_people": 100 + n})
     assert response.status_code == 202, response.text
-    return response.json()["case_id"], time.monotonic() - started
+    waited = time.monotonic() - started
+    eventlet.sleep(pause)
+    return response.json()["case_id"], waited
 
 
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--reports", type=int, default=200)
     parser.add_argument("--concurrency", type=int, default=10)
+    parser.add_argument("--pause", type=float, default=0.0)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        system = System(Path(tmp)).start()
+        system = System(Path(tmp), scheduler_seconds=30).start()  # the default period
         try:
             pool = eventlet.GreenPool(args.concurrency)
-            sent = list(pool.imap(lambda n: send(system, n), range(args.reports)))
+            sent = list(pool.imap(lambda n: send(system, n, args.pause), range(args.reports)))
             admin, pdam = system.admin(), system.agency("pdam-batu")
             eventually(lambda: admin.get("/cases", params={"status": "routed", "per_page": 1})
                        .json()["total"] == args.reports, timeout=300, interval=0.5)
@@ -72,7 +76,8 @@ def main():
         finally:
             system.stop()
     print(f"command: {' '.join([sys.executable, '-m', 'bench.report_to_routed'] + sys.argv[1:])}")
-    print(f"{args.reports} reports, {args.concurrency} at a time, SQLite, local RabbitMQ")
+    print(f"{args.reports} reports, {args.concurrency} at a time, {args.pause} s apart, SQLite, "
+          "local RabbitMQ")
     rows = (("POST /reports → 202", [wait * 1000 for _id, wait in sent]),
             ("report → case routed", [(routed[c] - reported[c]).total_seconds() * 1000 for c in routed]),
             ("report → PDAM's inbox", [(told[c] - reported[c]).total_seconds() * 1000 for c in told]))
@@ -80,7 +85,8 @@ def main():
         print(f"  {label:<24} p50 {statistics.median(values):7.1f} ms   "
               f"p95 {percentile(values, 0.95):7.1f} ms   max {max(values):7.1f} ms")
     span = (max(routed.values()) - min(reported.values())).total_seconds()
-    print(f"  throughput               {args.reports / span:7.1f} reports/s routed")
+    print(f"  throughput               {args.reports / span:7.1f} reports/s routed"
+          + (" (paced by --pause)" if args.pause else ""))
 
 
 if __name__ == "__main__":

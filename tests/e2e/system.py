@@ -44,7 +44,8 @@ class Client:
 class System:
     """`database` is "sqlite" (a file per service) or "postgresql" (a database per service)."""
 
-    def __init__(self, tmp_path, database="sqlite"):
+    def __init__(self, tmp_path, database="sqlite", scheduler_seconds=0.5):
+        self.scheduler_seconds = scheduler_seconds
         self.database = database
         self.postgres = PostgresDatabases() if database == "postgresql" else None
         self.urls = {}
@@ -69,7 +70,7 @@ class System:
                     "JEMBATAN_HTTP_PORT": str(self.port), "JEMBATAN_HTTP_HOST": "127.0.0.1",
                     "JEMBATAN_RPC_TIMEOUT": "3", "JEMBATAN_LOG_LEVEL": "INFO",
                     "JEMBATAN_CLOCK_OFFSET_FILE": str(self.clock_file),
-                    "JEMBATAN_SCHEDULER_SECONDS": "0.5"}
+                    "JEMBATAN_SCHEDULER_SECONDS": str(self.scheduler_seconds)}
         for name in list(self.env):
             if name.startswith("JEMBATAN_DATABASE_URL_"):
                 del self.env[name]
