@@ -17,7 +17,7 @@ from sqlalchemy import (
     Column, DateTime, Integer, MetaData, String, Table, Text, TypeDecorator, create_engine,
     delete, event, insert, select, update,
 )
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import sessionmaker
 
 from shared import config, migrations
 from shared.events import make_event, utcnow
@@ -329,5 +329,3 @@ class Database(DependencyProvider):
     def get_dependency(self, worker_ctx):
         return self.store
 
-
-__all__ = ["Database", "Duplicate", "Store", "UTCDateTime", "messaging_tables", "Session"]

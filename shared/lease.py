@@ -53,10 +53,3 @@ class Lease:
             return True
         except IntegrityError:  # another replica created it first
             return False
-
-    def release(self):
-        table = self.table
-        with self.store.sessions() as session, session.begin():
-            session.execute(update(table).where(table.c.name == self.name,
-                                                table.c.holder == self.holder)
-                            .values(expires_at=utcnow() - timedelta(seconds=1)))

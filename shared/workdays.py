@@ -51,10 +51,3 @@ def due(moment, spec, area_code):
     if unit == "h":
         return moment + timedelta(hours=int(amount))
     return add_working_days(moment, int(amount), zone_of(area_code))
-
-
-def describe(spec, lang="id"):
-    amount, unit = SPEC.fullmatch(check(spec)).groups()
-    if unit == "h":
-        return f"{amount} jam" if lang == "id" else f"{amount} hours"
-    return f"{amount} hari kerja" if lang == "id" else f"{amount} working days"
