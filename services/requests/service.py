@@ -154,8 +154,13 @@ SORTS = {  # GET /cases?sort=…
     "oldest": lambda: (Case.created_at.asc(),),
     "updated": lambda: (Case.updated_at.desc(),),
     "escalation": lambda: (Case.escalation_level.desc(), Case.created_at.asc()),
-    "deadline": lambda: (next_deadline().is_(None), next_deadline().asc()),
+    "deadline": lambda: nulls_last(next_deadline()),
 }
+
+
+def nulls_last(expression):
+    """Ascending, cases with nothing due last (SQLite and PostgreSQL disagree by default)."""
+    return (expression.is_(None), expression.asc())
 
 
 def overdue_condition(now):

@@ -1,9 +1,9 @@
 """The life of a case and its tasks (services/requests/domain.py), one rule per test.
 
-Plain Python: dataclass stand-ins for the case and task rows, no broker, no database.
+Plain Python: stand-ins for the case and task rows (tests/unit/standins.py), no broker, no
+database.
 """
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -20,6 +20,7 @@ from services.requests.domain import (
 from services.requests import ladder
 from services.requests.ladder import is_overdue
 from services.requests.texts import TIMELINE
+from tests.unit.standins import T0, Case, Task
 from shared.errors import Conflict, Forbidden, JembatanError, NotFound
 
 # -- Kota Batu, its agencies and its people ------------------------------------------------------
@@ -29,7 +30,6 @@ BATU_DISTRICT, SUMBEREJO = "35.79.01", "35.79.01.2005"
 AGENCY_NAMES = {"pdam-batu": "PDAM", "pupr-batu": "Dinas PUPR", "bpbd-batu": "BPBD",
                 "dlh-batu": "DLH"}
 
-T0 = datetime(2025, 3, 4, 8, 0, tzinfo=timezone.utc)
 NOW = T0 + timedelta(hours=2)
 
 VILLAGE = {"id": "u-punten", "role": "village", "name": "Sekdes Punten", "scope": PUNTEN}
@@ -53,40 +53,6 @@ PDAM, PUPR, BPBD = agency("pdam-batu"), agency("pupr-batu"), agency("bpbd-batu")
 
 
 # -- stand-ins -----------------------------------------------------------------------------------
-
-@dataclass
-class Task:
-    id: str
-    agency_id: str
-    agency_name: str
-    role: str
-    status: str = PENDING
-    assigned_at: datetime | None = None
-    accept_due_at: datetime | None = None
-    due_at: datetime | None = None
-    accepted_at: datetime | None = None
-    completed_at: datetime | None = None
-    declined_at: datetime | None = None
-    last_note: str | None = None
-    ladder_step: int = 0
-
-
-@dataclass
-class Case:
-    id: str = "case-1"
-    status: str = REPORTED
-    tasks: list = field(default_factory=list)
-    village_code: str = PUNTEN
-    district_code: str = BUMIAJI
-    regency_code: str = BATU_CITY
-    updated_at: datetime = T0
-    rule_id: str | None = None
-    severity: str = "high"
-    escalation_level: int = 0
-    resolved_at: datetime | None = None
-    closing_warned_at: datetime | None = None
-    explanation: dict | None = None
-
 
 class TaskFactory:
     """The `new_task(**fields)` the service gives route(): numbered task ids."""

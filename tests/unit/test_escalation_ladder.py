@@ -1,5 +1,4 @@
 """Deadlines and the escalation ladder (services/requests/ladder.py), with a moving clock."""
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -8,6 +7,7 @@ from services.notifications.domain import recipients
 from services.requests import domain, ladder
 from shared import events
 from shared.errors import Conflict, Forbidden
+from tests.unit.standins import Case, Task
 
 UTC = timezone.utc
 WIB = timezone(timedelta(hours=7))
@@ -16,36 +16,9 @@ COORDINATOR = {"id": "c", "role": "coordinator", "name": "Koordinator Bumiaji", 
 VILLAGE = {"id": "v", "role": "village", "name": "Operator Desa Punten", "scope": "35.79.02.2001"}
 
 
-@dataclass
-class Task:
-    id: str = "t-pdam"
-    agency_id: str = "pdam-batu"
-    agency_name: str = "PDAM"
-    role: str = "lead"
-    status: str = domain.PENDING
-    assigned_at: datetime | None = None
-    accept_due_at: datetime | None = None
-    due_at: datetime | None = None
-    accepted_at: datetime | None = None
-    completed_at: datetime | None = None
-    declined_at: datetime | None = None
-    last_note: str | None = None
-    ladder_step: int = 0
-
-
-@dataclass
-class Case:
-    id: str = "case-1"
-    status: str = domain.ROUTED
-    severity: str = "medium"
-    tasks: list = field(default_factory=list)
-    village_code: str = "35.79.02.2001"
-    district_code: str = "35.79.02"
-    regency_code: str = "35.79"
-    escalation_level: int = 0
-    resolved_at: datetime | None = None
-    closing_warned_at: datetime | None = None
-    updated_at: datetime | None = None
+def routed_case(**fields):
+    """A routed medium case of Desa Punten (one working day between the ladder's steps)."""
+    return Case(**{"status": domain.ROUTED, "severity": "medium", **fields})
 
 
 def wib(day, hour, minute=0):
@@ -70,7 +43,7 @@ def test_the_whole_ladder_across_a_weekend_and_independence_day():
     # PDAM must accept by Thursday 13 August 2026, 16:00 WIB. A medium case: one working day
     # between the steps. Friday 14 is a working day; Monday 17 August is Independence Day.
     task = Task(accept_due_at=wib(13, 16), due_at=wib(20, 16))
-    case = Case(tasks=[task])
+    case = routed_case(tasks=[task])
 
     assert ladder.watch(case, wib(13, 15, 59)) == []
     [reminder] = ladder.watch(case, wib(13, 16, 1))
@@ -96,7 +69,7 @@ def test_the_whole_ladder_across_a_weekend_and_independence_day():
 
 
 def test_a_restart_that_missed_several_steps_takes_them_all_at_once():
-    case = Case(tasks=[Task(accept_due_at=wib(13, 16))])
+    case = routed_case(tasks=[Task(accept_due_at=wib(13, 16))])
     facts = ladder.watch(case, wib(25, 9))
     assert [(f.type, f.data.get("level")) for f in facts] == [
         ("deadline_missed", None), ("escalated", "district"), ("escalated", "regency")]
@@ -105,7 +78,7 @@ def test_a_restart_that_missed_several_steps_takes_them_all_at_once():
 
 def test_accepting_late_starts_the_ladder_again_for_the_completion_deadline():
     task = Task(accept_due_at=wib(13, 16), due_at=wib(20, 16))
-    case = Case(tasks=[task])
+    case = routed_case(tasks=[task])
     ladder.watch(case, wib(13, 17))
     domain.accept_task(case, task, PDAM_OFFICER, wib(13, 18))
     assert task.ladder_step == 0 and not ladder.is_overdue(case, wib(14, 9))
@@ -115,28 +88,28 @@ def test_accepting_late_starts_the_ladder_again_for_the_completion_deadline():
 
 
 def test_critical_cases_climb_in_hours():
-    case = Case(severity="critical", tasks=[Task(accept_due_at=wib(15, 10))])  # a Saturday
+    case = routed_case(severity="critical", tasks=[Task(accept_due_at=wib(15, 10))])  # a Saturday
     assert [f.type for f in ladder.watch(case, wib(15, 10, 1))] == ["deadline_missed"]
     assert [f.data["level"] for f in ladder.watch(case, wib(15, 11, 1))] == ["district"]
     assert [f.data["level"] for f in ladder.watch(case, wib(15, 12, 1))] == ["regency"]
 
 
 def test_a_coordinator_escalates_by_hand_with_a_reason_once():
-    case = Case(tasks=[Task(accept_due_at=wib(20, 16))])
+    case = routed_case(tasks=[Task(accept_due_at=wib(20, 16))])
     [fact] = ladder.escalate_by_hand(case, COORDINATOR, wib(14, 9), "Warga sudah 5 hari tanpa air")
     assert (fact.type, fact.data["level"], fact.actor) == ("escalated", "regency", COORDINATOR)
     assert case.escalation_level == ladder.REGENCY
     with pytest.raises(Conflict):
         ladder.escalate_by_hand(case, COORDINATOR, wib(14, 10), "lagi")
     with pytest.raises(Forbidden):
-        ladder.escalate_by_hand(Case(tasks=[Task()]), VILLAGE, wib(14, 9), "x")
+        ladder.escalate_by_hand(routed_case(tasks=[Task()]), VILLAGE, wib(14, 9), "x")
     # The ladder then has nothing higher to escalate to, but still reminds the agency.
     assert [f.type for f in ladder.watch(case, wib(31, 9))] == ["deadline_missed"]
 
 
 def test_an_unanswered_resolved_case_warns_the_village_then_closes_itself():
     resolved = wib(3, 10)  # Monday 3 August 2026
-    case = Case(status=domain.RESOLVED, resolved_at=resolved)
+    case = routed_case(status=domain.RESOLVED, resolved_at=resolved)
     assert ladder.watch(case, wib(12, 16, 1)) == []              # 7 working days
     [warning] = ladder.watch(case, wib(13, 16, 1))              # 8 working days
     assert warning.type == "closing_soon"
@@ -147,7 +120,7 @@ def test_an_unanswered_resolved_case_warns_the_village_then_closes_itself():
 
 def test_a_case_is_overdue_by_the_deadline_each_task_works_against():
     pending = Task(accept_due_at=wib(13, 16), due_at=wib(20, 16))
-    case = Case(tasks=[pending])
+    case = routed_case(tasks=[pending])
     assert not ladder.is_overdue(case, wib(13, 15))
     assert ladder.is_overdue(case, wib(13, 17))
     pending.status = domain.COMPLETED

@@ -3,7 +3,7 @@
 Plain Python: small stand-in rules and agencies, a real Situation, the real Kota Batu codes.
 """
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from itertools import permutations
 
 import pytest
