@@ -1,6 +1,6 @@
 # One image for every Jembatan service. Each container picks its service by its command:
 #   docker run jembatan jembatan run villages     (villages, requests, routing, notifications, gateway)
-# Settings come from the environment only (API.md): AMQP_URI, JEMBATAN_DATABASE_URL_<SERVICE>,
+# Settings come from the environment only (docs/api.md): AMQP_URI, JEMBATAN_DATABASE_URL_<SERVICE>,
 # JEMBATAN_HTTP_PORT, JEMBATAN_DATA_DIR, ... See docker-compose.yml and README.md.
 FROM python:3.11-slim
 

@@ -24,6 +24,7 @@ from pathlib import Path
 import eventlet
 
 from tests.broker import eventually
+from tests.e2e.helpers import every, timeline
 from tests.e2e.system import System
 
 VILLAGES = ["35.79.02.2001", "35.79.02.2008", "35.79.01.2005", "35.79.03.2004", "35.79.01.1001"]
@@ -64,15 +65,15 @@ def main():
             admin, pdam = system.admin(), system.agency("pdam-batu")
             eventually(lambda: admin.get("/cases", params={"status": "routed", "per_page": 1})
                        .json()["total"] == args.reports, timeout=300, interval=0.5)
-            eventually(lambda: len(pdam.get("/notifications").json()) >= args.reports,
-                       timeout=300, interval=0.5)
-            told = {n["case_id"]: at(n["created_at"]) for n in pdam.get("/notifications").json()
+            eventually(lambda: pdam.get("/notifications", params={"per_page": 1}).json()["total"]
+                       >= args.reports, timeout=300, interval=0.5)
+            told = {n["case_id"]: at(n["created_at"]) for n in every(pdam, "/notifications")
                     if n["type"] == "case_routed"}
             reported, routed = {}, {}
             for case_id, _wait in sent:
-                timeline = admin.get(f"/cases/{case_id}/timeline").json()
-                reported[case_id] = at(timeline[0]["at"])
-                routed[case_id] = next(at(e["at"]) for e in timeline if e["type"] == "routed")
+                steps = timeline(admin, case_id)
+                reported[case_id] = at(steps[0]["at"])
+                routed[case_id] = next(at(e["at"]) for e in steps if e["type"] == "routed")
         finally:
             system.stop()
     print(f"command: {' '.join([sys.executable, '-m', 'bench.report_to_routed'] + sys.argv[1:])}")

@@ -1,4 +1,4 @@
-"""`jembatan`: start the system, run one service, seed the demo, add actors (API.md)."""
+"""`jembatan`: start the system, run one service, seed the demo, manage actors (README)."""
 import json
 import os
 import sys
@@ -6,6 +6,8 @@ import sys
 import click
 
 from shared import config
+
+BROKER_PASSWORD_PREFIX = "JEMBATAN_BROKER_PASSWORD_"
 
 
 def _data_dir_option(function):
@@ -82,26 +84,138 @@ def actors():
     """People and systems that use the API."""
 
 
-@actors.command("add")
-@click.option("--role", required=True, type=click.Choice(("village", "agency", "coordinator",
-                                                          "regency", "admin")))
-@click.option("--scope", default=None, help="Village, agency, district or regency code.")
-@click.option("--name", required=True)
-@click.option("--json", "as_json", is_flag=True)
-@_data_dir_option
-def actors_add(role, scope, name, as_json):
-    """Create an actor and print its token once (only a hash is stored)."""
-    from jembatan.actors import add_actor
+ROLE_CHOICE = click.Choice(("village", "agency", "coordinator", "regency", "admin"))
+
+
+def _actors_call(work):
+    """Run an actors command; its refusal is a usage error with the reason."""
+    from jembatan.actors import ActorError
 
     try:
-        actor = add_actor(role, scope, name)
-    except ValueError as exc:
+        return work()
+    except ActorError as exc:
         raise click.UsageError(str(exc)) from None
+
+
+def _read_password(from_stdin):
+    if not from_stdin:
+        return None
+    password = sys.stdin.readline().rstrip("\r\n")
+    if not password:
+        raise click.UsageError("--password-stdin: standard input gave no password")
+    return password
+
+
+def _echo_actor(actor, as_json):
     if as_json:
         click.echo(json.dumps(actor, ensure_ascii=False))
-    else:
-        click.echo(f"{actor['role']} {actor['scope'] or '-'} {actor['name']}\n"
-                   f"token (shown once): {actor['token']}")
+        return
+    state = " (disabled)" if actor.get("disabled_at") else ""
+    click.echo(f"{actor['id']}  {actor['role']:<11} {actor['scope'] or '-':<16} "
+               f"{actor['username'] or '-':<20} {actor['name']}{state}")
+
+
+@actors.command("add")
+@click.option("--role", required=True, type=ROLE_CHOICE)
+@click.option("--scope", default=None, help="Village, agency, district or regency code.")
+@click.option("--name", required=True)
+@click.option("--username", default=None, help="For a person who signs in (needs a password).")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@click.option("--json", "as_json", is_flag=True)
+@_data_dir_option
+def actors_add(role, scope, name, username, password_stdin, as_json):
+    """Create an actor: a person (--username, password on standard input) signs in; a system
+    gets an API token, printed once (only a hash is stored)."""
+    from jembatan.actors import add_actor
+
+    password = _read_password(password_stdin)
+    actor = _actors_call(lambda: add_actor(role, scope, name, username, password))
+    if as_json:
+        click.echo(json.dumps(actor, ensure_ascii=False))
+        return
+    _echo_actor(actor, False)
+    if actor.get("token"):
+        click.echo(f"token (shown once): {actor['token']}")
+
+
+@actors.command("list")
+@click.option("--role", type=ROLE_CHOICE, default=None)
+@click.option("--scope", default=None)
+@click.option("--json", "as_json", is_flag=True)
+@_data_dir_option
+def actors_list(role, scope, as_json):
+    """Every actor: id, role, scope, username, name."""
+    from jembatan.actors import list_actors
+
+    found = list_actors(role, scope)
+    if as_json:
+        click.echo(json.dumps(found, ensure_ascii=False))
+        return
+    for actor in found:
+        _echo_actor(actor, False)
+
+
+@actors.command("disable")
+@click.argument("actor")
+@click.option("--reason", default=None)
+@_data_dir_option
+def actors_disable(actor, reason):
+    """Disable ACTOR (an id or username): every token of it is refused at once."""
+    from jembatan.actors import set_disabled
+
+    _echo_actor(_actors_call(lambda: set_disabled(actor, True, reason)), False)
+
+
+@actors.command("enable")
+@click.argument("actor")
+@_data_dir_option
+def actors_enable(actor):
+    """Enable ACTOR (an id or username) again."""
+    from jembatan.actors import set_disabled
+
+    _echo_actor(_actors_call(lambda: set_disabled(actor, False)), False)
+
+
+@actors.command("password")
+@click.argument("actor")
+@click.option("--password-stdin", is_flag=True, required=True,
+              help="Read the new password from standard input.")
+@_data_dir_option
+def actors_password(actor, password_stdin):
+    """Set the password of ACTOR (an id or username); its sessions are signed out."""
+    from jembatan.actors import set_password
+
+    password = _read_password(password_stdin)
+    _echo_actor(_actors_call(lambda: set_password(actor, password)), False)
+
+
+@actors.command("token")
+@click.argument("actor")
+@click.option("--label", default=None, help="What the token is for.")
+@click.option("--expires-in-days", type=click.IntRange(1, 3650), default=None)
+@click.option("--json", "as_json", is_flag=True)
+@_data_dir_option
+def actors_token(actor, label, expires_in_days, as_json):
+    """Issue an API token to ACTOR (an id or username), printed once."""
+    from jembatan.actors import issue_token
+
+    token = _actors_call(lambda: issue_token(actor, label, expires_in_days))
+    if as_json:
+        click.echo(json.dumps(token, ensure_ascii=False))
+        return
+    click.echo(f"token {token['id']} (expires {token['expires_at'] or 'never'}), "
+               f"shown once: {token['token']}")
+
+
+@actors.command("revoke")
+@click.argument("token_id")
+@_data_dir_option
+def actors_revoke(token_id):
+    """Revoke the token TOKEN_ID (the part after jbt_, before the second _): refused at once."""
+    from jembatan.actors import revoke_token
+
+    token = _actors_call(lambda: revoke_token(token_id))
+    click.echo(f"token {token['id']} revoked at {token['revoked_at']}")
 
 
 @main.group()
@@ -129,6 +243,34 @@ def rules_load(path):
     finally:
         store.close()
     click.echo(f"{regency['name']} ({regency['code']}): {agencies} agencies, {loaded} rules")
+
+
+@main.group()
+def broker():
+    """RabbitMQ: each service's own user."""
+
+
+@broker.command("users")
+@click.option("--management-url", envvar="RABBITMQ_MANAGEMENT_URL",
+              default="http://localhost:15672", show_default=True)
+@click.option("--admin-user", envvar="RABBITMQ_ADMIN_USER", required=True,
+              help="A management administrator (RABBITMQ_ADMIN_USER).")
+@click.option("--admin-password", envvar="RABBITMQ_ADMIN_PASSWORD", required=True,
+              help="Its password (RABBITMQ_ADMIN_PASSWORD).")
+@click.option("--vhost", default="/", show_default=True)
+def broker_users(management_url, admin_user, admin_password, vhost):
+    """Create or update the user of every service (jembatan-<service>), allowed only what that
+    service uses; each one's password comes from JEMBATAN_BROKER_PASSWORD_<SERVICE>."""
+    from jembatan.broker import ensure_users, user_name
+
+    passwords = {service: os.environ.get(f"{BROKER_PASSWORD_PREFIX}{service.upper()}")
+                 for service in config.SERVICES}
+    missing = [f"{BROKER_PASSWORD_PREFIX}{s.upper()}" for s, p in passwords.items() if not p]
+    if missing:
+        raise click.UsageError(f"set {', '.join(missing)}")
+    ensure_users(management_url, (admin_user, admin_password), vhost, passwords)
+    for service in config.SERVICES:
+        click.echo(f"{user_name(service)}: ready on vhost {vhost}")
 
 
 @main.group()

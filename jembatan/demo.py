@@ -1,7 +1,7 @@
 """The demo jurisdiction: Kota Batu (35.79), its agencies and rules, one actor per party."""
 from sqlalchemy import select
 
-from services.gateway import auth
+from services.gateway import accounts
 from services.gateway.models import Actor
 from services.gateway.models import Base as GatewayBase
 from services.routing import jurisdiction
@@ -12,6 +12,7 @@ from services.villages import service as villages_service
 from services.villages.models import Base as VillagesBase
 from services.villages.models import District, Village
 from shared.db import Store
+from shared.events import utcnow
 from shared.regions import village_kind
 
 REGENCY = "35.79"
@@ -24,15 +25,16 @@ def open_store(service, metadata):
 
 
 def demo_actors(villages, districts, agencies):
-    """(role, scope, name) of every demo actor."""
-    yield "admin", None, "Admin Jembatan"
-    yield "regency", REGENCY, "Kantor Walikota Batu"
+    """(role, scope, regency, name) of every demo actor."""
+    yield "admin", None, None, "Admin Jembatan"
+    yield "regency", REGENCY, REGENCY, "Kantor Walikota Batu"
     for district in districts:
-        yield "coordinator", district.code, f"Koordinator Kecamatan {district.name}"
+        yield "coordinator", district.code, REGENCY, f"Koordinator Kecamatan {district.name}"
     for agency in agencies:
-        yield "agency", agency.id, f"Petugas {agency.short_name}"
+        yield "agency", agency.id, agency.regency_code, f"Petugas {agency.short_name}"
     for village in villages:
-        yield "village", village.code, f"Operator {village_kind(village.code)} {village.name}"
+        yield ("village", village.code, REGENCY,
+               f"Operator {village_kind(village.code)} {village.name}")
 
 
 def seed():
@@ -57,15 +59,18 @@ def seed():
 
     gateway_store = open_store("gateway", GatewayBase.metadata)
     issued = []
+    now = utcnow()
+    seeder = {"id": "demo", "role": "admin", "name": "jembatan demo seed"}
     with gateway_store.transaction() as unit:
-        for role, scope, name in demo_actors(villages, districts, agencies):
+        for role, scope, regency, name in demo_actors(villages, districts, agencies):
             actor = unit.session.scalar(select(Actor).where(
                 Actor.role == role, Actor.scope.is_(scope) if scope is None else Actor.scope == scope,
                 Actor.name == name))
             if actor is None:
-                actor, token = auth.create_actor(unit.session, role, scope, name)
-            else:
-                token = auth.issue_token(unit.session, actor)
+                actor = accounts.create_actor(unit.session, role, scope, name, regency, now,
+                                              by=seeder)
+            actor.regency_code = regency
+            _row, token = accounts.issue_token(unit.session, actor, now, label="demo", by=seeder)
             issued.append({"id": actor.id, "role": role, "scope": scope, "name": name,
                            "token": token})
     for store in (villages_store, routing_store, gateway_store):

@@ -12,6 +12,7 @@ import eventlet
 from nameko.runners import ServiceRunner
 
 from shared import config
+from shared.errors import ClientErrorsAreInfo
 from shared.messaging import check_broker, connect, declare_topology
 
 log = logging.getLogger("jembatan")
@@ -35,6 +36,7 @@ def configure_logging():
     logging.basicConfig(
         level=os.environ.get("JEMBATAN_LOG_LEVEL", "INFO"),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    logging.getLogger("nameko.containers").addFilter(ClientErrorsAreInfo())
 
 
 def prepare_broker():

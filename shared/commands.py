@@ -3,39 +3,70 @@
 The gateway parses requests with these schemas (and documents them in OpenAPI); each service
 loads what it receives through the same schema, so its RPC is safe for any caller.
 """
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+import re
+
+from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
 from shared.categories import CODES as CATEGORY_CODES
 from shared.errors import ValidationFailed
-from shared.events import SEVERITIES, TASK_ROLES
+from shared.events import SEVERITIES
 from shared.i18n import text
 
-VILLAGE_CODE = r"\d{2}\.\d{2}\.\d{2}\.\d{4}"
+VILLAGE_CODE = r"^[0-9]{2}\.[0-9]{2}\.[0-9]{2}\.[0-9]{4}$"
 MAX_TEXT = 5000
 
 
-class NotBlank(validate.Validator):
-    error = text("Tidak boleh kosong.", "Must not be blank.")
+# A character of text: anything but the control characters (tab and line breaks are text).
+CHARACTER = r"[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
+# A character that shows: not a control character and not a space (as JavaScript's \s knows
+# them, so that the OpenAPI document's patterns mean the same everywhere).
+VISIBLE = (r"[^\x00-\x20\x7f\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f"
+           r"\u3000\ufeff]")
+PLAIN_TEXT = rf"^{CHARACTER}*$"
+
+
+class Text(validate.Regexp):
+    """Text a person writes: no control characters (a NUL no database keeps) and, unless
+    `blank`, something besides spaces. The OpenAPI document shows the rule as the field's
+    pattern."""
+
+    def __init__(self, blank=False):
+        super().__init__(PLAIN_TEXT if blank else rf"^{CHARACTER}*{VISIBLE}{CHARACTER}*$")
 
     def __call__(self, value):
-        if not value or not value.strip():
-            raise ValidationError(self.error)
+        if not re.fullmatch(PLAIN_TEXT, value):
+            raise ValidationError(text("Tidak boleh berisi karakter kendali.",
+                                       "Must not contain control characters."))
+        if self.regex.match(value) is None:
+            raise ValidationError(text("Tidak boleh kosong.", "Must not be blank."))
         return value
 
 
+NOT_BLANK = Text()
+
+
 def required_text(max_length=MAX_TEXT, **kwargs):
-    return fields.String(required=True, validate=[NotBlank(), validate.Length(max=max_length)],
+    return fields.String(required=True, validate=[NOT_BLANK, validate.Length(1, max_length)],
                          **kwargs)
 
 
 def optional_text(max_length=MAX_TEXT, **kwargs):
     return fields.String(load_default=None, allow_none=True,
-                         validate=validate.Length(max=max_length), **kwargs)
+                         validate=[Text(blank=True), validate.Length(max=max_length)], **kwargs)
+
+
+class Number(fields.Float):
+    """A JSON number, never a string that looks like one (marshmallow's Float takes "1.5")."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, (str, bool)):
+            raise self.make_error("invalid")
+        return super()._deserialize(value, attr, data, **kwargs)
 
 
 class Location(Schema):
-    lat = fields.Float(required=True, validate=validate.Range(-90, 90))
-    lon = fields.Float(required=True, validate=validate.Range(-180, 180))
+    lat = Number(required=True, validate=validate.Range(-90, 90))
+    lon = Number(required=True, validate=validate.Range(-180, 180))
 
 
 class ReportInput(Schema):
@@ -47,6 +78,13 @@ class ReportInput(Schema):
     affected_people = fields.Integer(strict=True, load_default=None, allow_none=True,
                                      validate=validate.Range(0, 100_000_000))
     location = fields.Nested(Location, load_default=None, allow_none=True)
+
+
+class Unique(validate.Validator):
+    def __call__(self, value):
+        if len(set(value)) != len(value):
+            raise ValidationError(text("Setiap nilai hanya sekali.", "Each value only once."))
+        return value
 
 
 class NoteInput(Schema):
@@ -62,7 +100,7 @@ class ReasonInput(Schema):
 
 
 class MergeInput(Schema):
-    into = fields.String(required=True, validate=NotBlank(),
+    into = fields.String(required=True, validate=NOT_BLANK,
                          metadata={"description": "id or tracking number of the case to keep"})
     reason = required_text()
 
@@ -71,26 +109,33 @@ class CommentInput(Schema):
     body = required_text()
 
 
-class AgencyAssignment(Schema):
-    agency_id = fields.String(required=True, validate=NotBlank())
-    role = fields.String(required=True, validate=validate.OneOf(TASK_ROLES))
+AGENCY_ID = r"^[a-z0-9][a-z0-9-]{1,63}$"
+
+
+def agency_id(**kwargs):
+    return fields.String(validate=validate.Regexp(AGENCY_ID), **kwargs)
 
 
 class RouteInput(Schema):
-    agencies = fields.List(fields.Nested(AgencyAssignment), required=True,
-                           validate=validate.Length(min=1, max=20))
+    """Agencies a coordinator gives a case: a new lead, supports, or both (at least one). An
+    agency named both as lead and as support leads."""
+
+    lead = agency_id(metadata={"description": "the agency that leads from now on"})
+    supports = fields.List(agency_id(), load_default=list,
+                           validate=[validate.Length(max=20), Unique()],
+                           metadata={"uniqueItems": True})
     note = required_text()
 
     @validates_schema
-    def one_lead_at_most(self, data, **_kwargs):
-        agencies = data.get("agencies", [])
-        if sum(1 for a in agencies if a["role"] == "lead") > 1:
-            raise ValidationError(text("Paling banyak satu instansi pemimpin (lead).",
-                                       "At most one lead agency."), "agencies")
-        ids = [a["agency_id"] for a in agencies]
-        if len(set(ids)) != len(ids):
-            raise ValidationError(text("Instansi yang sama disebut dua kali.",
-                                       "The same agency is named twice."), "agencies")
+    def names_an_agency(self, data, **_kwargs):
+        if not data.get("lead") and not data.get("supports"):
+            raise ValidationError(text("Sebutkan instansi pemimpin atau pendukung.",
+                                       "Name a lead or a supporting agency."), "lead")
+
+    @post_load
+    def a_lead_does_not_also_support(self, data, **_kwargs):
+        data["supports"] = [a for a in data["supports"] if a != data.get("lead")]
+        return data
 
 
 class PreviewInput(Schema):
@@ -101,12 +146,16 @@ class PreviewInput(Schema):
                                      validate=validate.Range(0, 100_000_000))
 
 
+def not_an_object():
+    return ValidationFailed(text("Isi permintaan harus berupa objek JSON.",
+                                 "The body must be a JSON object."),
+                            {"body": [text("Harus berupa objek JSON.", "Must be a JSON object.")]})
+
+
 def load(schema_class, data):
     """Load `data` through a command schema; raises shared.errors.ValidationFailed."""
     if not isinstance(data, dict):
-        raise ValidationFailed(text("Isi permintaan harus berupa objek JSON.",
-                                    "The body must be a JSON object."),
-                               {"body": [text("Harus berupa objek JSON.", "Must be a JSON object.")]})
+        raise not_an_object()
     try:
         return schema_class().load(data)
     except ValidationError as exc:

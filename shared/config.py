@@ -1,4 +1,4 @@
-"""Settings read from the environment (the contract in API.md), with their defaults."""
+"""Settings read from the environment (docs/api.md, "Configuration"), with their defaults."""
 import os
 from pathlib import Path
 
@@ -39,6 +39,39 @@ def rpc_timeout():
 
 def max_body_bytes():
     return int(os.environ.get("JEMBATAN_MAX_BODY_BYTES", str(64 * 1024)))
+
+
+def session_hours():
+    """How long a session made by signing in lasts (JEMBATAN_SESSION_HOURS)."""
+    return float(os.environ.get("JEMBATAN_SESSION_HOURS", "12"))
+
+
+def rate_limit_per_token():
+    """Requests a minute one token may make; 0 turns the limit off."""
+    return _rate_limit("JEMBATAN_RATE_LIMIT_PER_TOKEN", 600)
+
+
+def rate_limit_per_address():
+    """Requests a minute one client address may make; 0 turns the limit off."""
+    return _rate_limit("JEMBATAN_RATE_LIMIT_PER_ADDRESS", 1200)
+
+
+def _rate_limit(name, default):
+    value = os.environ.get(name, str(default)).strip().lower()
+    return 0 if value in ("0", "off", "") else int(value)
+
+
+def cors_origins():
+    """Origins whose pages may call the API from a browser (JEMBATAN_CORS_ORIGINS, comma
+    separated); none by default."""
+    return {origin.strip() for origin in os.environ.get("JEMBATAN_CORS_ORIGINS", "").split(",")
+            if origin.strip()}
+
+
+def trusted_proxies():
+    """How many proxies in front of the gateway set X-Forwarded-For (JEMBATAN_TRUSTED_PROXIES);
+    0 by default: the client's address is the connection's."""
+    return int(os.environ.get("JEMBATAN_TRUSTED_PROXIES", "0"))
 
 
 def scheduler_seconds():

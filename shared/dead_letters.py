@@ -7,6 +7,7 @@ fixed, replay sends it back to the queue it came from, as if new.
 import hashlib
 from dataclasses import dataclass
 
+from shared.signing import SIGNATURE_HEADER
 from shared.messaging import (
     DEAD_LETTER_ID_HEADER, DEAD_LETTER_QUEUE, EventPublisher, connect, declare_topology,
 )
@@ -98,8 +99,9 @@ def replay(amqp_uri, ids=None):
     def send_back(letter):
         if ids is not None and letter.id not in ids:
             return False
-        headers = {key: value for key, value in letter.headers.items()
-                   if not key.startswith("x-jembatan-") and key != "x-death"}
+        headers = {key: value for key, value in letter.headers.items()  # a signature stays
+                   if key == SIGNATURE_HEADER or not key.startswith("x-jembatan-")
+                   and key != "x-death"}
         headers["x-jembatan-original-routing-key"] = letter.routing_key
         publisher.publish_raw(letter.body, exchange="", routing_key=letter.queue,
                               headers=headers, message_id=letter.message_id,

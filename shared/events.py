@@ -40,6 +40,12 @@ LIKELY_DUPLICATE = "likely_duplicate"      # requests: a new case looks like an 
 CASE_MERGED = "case_merged"                # requests: this case was merged into another
 DUPLICATE_MERGED = "duplicate_merged"      # requests: another case was merged into this one
 
+# The outcomes of a routing decision (routing_decided's `outcome`).
+OUTCOME_ROUTED = "routed"                  # a new case: the agencies of the rule that matched
+OUTCOME_NEEDS_TRIAGE = "needs_triage"      # a new case no rule matched: the coordinator routes it
+OUTCOME_REFERRED = "referred"              # an agency declined: the next one the rule names
+ROUTING_OUTCOMES = (OUTCOME_ROUTED, OUTCOME_NEEDS_TRIAGE, OUTCOME_REFERRED)
+
 
 class InvalidEvent(Exception):
     """A message that is not a valid Jembatan event; the reason says why."""
@@ -142,7 +148,7 @@ class RoutingDecided(_Payload):
     # routed: a new case's agencies; needs_triage: no rule; referred: after a decline, the
     # next agency the rule names.
     outcome = fields.String(required=True,
-                            validate=validate.OneOf(("routed", "needs_triage", "referred")))
+                            validate=validate.OneOf(ROUTING_OUTCOMES))
     rule_id = fields.String(load_default=None, allow_none=True)
     explanation = fields.Nested(Explanation, required=True)
     tasks = fields.List(fields.Nested(PlannedTask), load_default=list)

@@ -5,6 +5,9 @@ A text is written once with both languages (`text("…", "…")`) and picked at 
 """
 import re
 
+from werkzeug.datastructures import LanguageAccept
+from werkzeug.http import parse_accept_header
+
 LANGUAGES = ("id", "en")
 DEFAULT_LANGUAGE = "id"
 
@@ -14,14 +17,11 @@ def text(id_text, en_text):
 
 
 def pick_language(accept_language):
-    """'en' when the caller prefers English (Accept-Language or ?lang=), else Indonesian."""
-    for part in (accept_language or "").split(","):
-        tag = part.split(";")[0].strip().lower()
-        if tag.startswith("en"):
-            return "en"
-        if tag.startswith("id") or tag.startswith("in"):
-            return "id"
-    return DEFAULT_LANGUAGE
+    """The language an Accept-Language header prefers among ours, weighing its quality values
+    (`en;q=0.3, id` is Indonesian); Indonesian when it names neither. `in` is the old code of
+    Indonesian."""
+    accepted = parse_accept_header(accept_language or "", LanguageAccept)
+    return accepted.best_match(("id", "in", "en"), default=DEFAULT_LANGUAGE).replace("in", "id")
 
 
 _MARSHMALLOW_ID = [

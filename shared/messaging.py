@@ -1,6 +1,6 @@
 """RabbitMQ topology, confirmed publishing and the event consumer of every service.
 
-The holes nameko leaves (ARCHITECTURE.md, "Never lose a case") are closed here, once:
+The holes nameko leaves (docs/decisions/0003) are closed here, once:
 
 * every queue of every service is declared (durable, quorum, delivery limit, dead-lettering)
   by whoever connects first, before anything is published, so no event meets a missing queue;
@@ -25,8 +25,10 @@ from nameko.exceptions import ContainerBeingKilled
 from nameko.messaging import Consumer, QueueConsumer
 from nameko.rpc import ReplyListener, Rpc as NamekoRpc, RpcConsumer
 
-from shared import events
+from shared import events, signing
+from shared.errors import Forbidden
 from shared.events import InvalidEvent, iso, parse_event, utcnow
+from shared.i18n import text
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +52,14 @@ SUBSCRIPTIONS = {
         events.TASK_WITHDRAWN, events.LEAD_CHANGED, events.LIKELY_DUPLICATE,
         events.CASE_MERGED, events.DUPLICATE_MERGED,
     ),
+}
+
+# Which events each service publishes (the broker lets each service's user publish only these).
+PUBLICATIONS = {
+    "villages": (events.ISSUE_REPORTED,),
+    "routing": (events.ROUTING_DECIDED,),
+    "requests": tuple(t for t in events.EVENT_TYPES
+                      if t not in (events.ISSUE_REPORTED, events.ROUTING_DECIDED)),
 }
 
 # A message redelivered this many times (each time its consumer died holding it) is
@@ -155,9 +165,11 @@ class EventPublisher:
         return Producer(self._connection.default_channel)
 
     def publish(self, envelope):
-        """Publish one event envelope, routed by its type."""
-        self.publish_raw(json.dumps(envelope), exchange=EVENTS_EXCHANGE,
-                         routing_key=envelope["type"], message_id=envelope["event_id"])
+        """Publish one event envelope, routed by its type, signed (shared/signing.py)."""
+        body = json.dumps(envelope)
+        self.publish_raw(body, exchange=EVENTS_EXCHANGE, routing_key=envelope["type"],
+                         message_id=envelope["event_id"],
+                         headers={signing.SIGNATURE_HEADER: signing.signature(body.encode("utf-8"))})
 
     def publish_raw(self, body, exchange, routing_key, headers=None, message_id=None,
                     content_type="application/json", content_encoding="utf-8"):
@@ -229,9 +241,19 @@ class ResilientRpcConsumer(RpcConsumer):
 
 
 class Rpc(NamekoRpc):
-    """nameko's @rpc on the resilient queue consumer."""
+    """nameko's @rpc on the resilient queue consumer, for calls signed by the gateway only
+    (shared/signing.py): a call with a wrong, missing or expired signature is refused."""
 
     rpc_consumer = ResilientRpcConsumer()
+
+    def handle_message(self, body, message):
+        args, kwargs = (body.get("args"), body.get("kwargs")) if isinstance(body, dict) else (None, None)
+        method = message.delivery_info.get("routing_key")
+        if not (isinstance(args, list) and isinstance(kwargs, dict) and signing.call_is_signed(
+                method, args, kwargs, kwargs.pop(signing.CALL_SIGNATURE, None))):
+            log.warning("refused an unsigned or forged call of %s", method)
+            raise Forbidden(text("Panggilan tidak ditandatangani.", "The call is not signed."))
+        return super().handle_message(body, message)
 
 
 rpc = Rpc.decorator
@@ -275,6 +297,11 @@ class EventConsumer(Consumer):
             self._parking.close()
 
     def handle_message(self, body, message):
+        if not signing.valid(message.body if isinstance(message.body, bytes)
+                             else str(message.body).encode("utf-8"),
+                             (message.headers or {}).get(signing.SIGNATURE_HEADER)):
+            self._dead_letter(message, "unsigned or forged event: its signature is not right")
+            return
         try:
             event = parse_event(body)
         except InvalidEvent as exc:

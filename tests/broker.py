@@ -3,12 +3,16 @@ import os
 import socket
 import time
 import uuid
+from urllib.parse import quote
 
 import requests
 from kombu import Connection
 
 MANAGEMENT = os.environ.get("RABBITMQ_MANAGEMENT_URL", "http://localhost:15672")
-BROKER_USER = ("guest", "guest")
+# A broker administrator: guest on Debian's RabbitMQ; with docker-compose.yml's broker, set
+# RABBITMQ_ADMIN_USER and RABBITMQ_ADMIN_PASSWORD as its rabbitmq service has them.
+BROKER_USER = (os.environ.get("RABBITMQ_ADMIN_USER", "guest"),
+               os.environ.get("RABBITMQ_ADMIN_PASSWORD", "guest"))
 
 
 def eventually(check, timeout=15.0, interval=0.05):
@@ -42,10 +46,11 @@ class Vhost:
     def create(self):
         response = requests.put(f"{MANAGEMENT}/api/vhosts/{self.name}", auth=BROKER_USER, timeout=10)
         response.raise_for_status()
-        requests.put(f"{MANAGEMENT}/api/permissions/{self.name}/guest", auth=BROKER_USER,
+        requests.put(f"{MANAGEMENT}/api/permissions/{self.name}/{BROKER_USER[0]}", auth=BROKER_USER,
                      json={"configure": ".*", "write": ".*", "read": ".*"},
                      timeout=10).raise_for_status()
-        self.uri = f"amqp://guest:guest@127.0.0.1:5672/{self.name}"
+        user, password = (quote(part, safe="") for part in BROKER_USER)
+        self.uri = f"amqp://{user}:{password}@127.0.0.1:5672/{self.name}"
         return self.uri
 
     def messages_in(self, queue):

@@ -1,25 +1,50 @@
-"""The HTTP edge: JSON in and out, the contract's error shape for every failure."""
+"""The HTTP edge: who is calling, JSON in and out, and the contract's error shape for every
+failure, with the headers every response carries.
+
+An endpoint is declared with `@api(METHOD, PATH, OPERATION, …)`. Before its method runs, the
+edge (`ApiEndpoint.handle_request`) applies the rate limits, reads the bearer token and checks
+the caller's role against the access policy (shared/policy.py) for that operation; the method
+then receives the caller as `actor`. The same declaration feeds the OpenAPI document.
+"""
 import json
 import logging
 from functools import partial
 
 import eventlet
 from eventlet.event import Event
-from marshmallow import ValidationError
 from kombu.exceptions import OperationalError
+from marshmallow import ValidationError
 from nameko.exceptions import RemoteError, UnknownService
+from nameko.extensions import SharedExtension
 from nameko.rpc import RpcProxy
 from nameko.web.handlers import HttpRequestHandler
-from werkzeug.exceptions import RequestEntityTooLarge
-from werkzeug.wrappers import Response
+from nameko.web.server import WebServer, WsgiApp
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, RequestEntityTooLarge
+from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.wrappers import Request, Response
 
-from shared import config
-from shared.errors import JembatanError, ValidationFailed
-from shared.i18n import localize, pick_language, text
+from services.gateway import accounts, audit, limits
+from services.gateway.models import Base
+from shared import config, policy, signing
+from shared.commands import not_an_object
+from shared.db import Store
+from shared.errors import Forbidden, JembatanError, NotFound, ValidationFailed
+from shared.events import utcnow
+from shared.i18n import LANGUAGES, localize, pick_language, text
 from shared.messaging import ResilientReplyListener
 
 log = logging.getLogger(__name__)
 PREFIX = "/api/v1"
+# A signed call stays valid this much longer than the gateway waits, for clocks a little apart.
+CLOCK_SLACK_SECONDS = 30
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
+    "Cross-Origin-Resource-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
 
 
 class Unauthorized(JembatanError):
@@ -34,13 +59,50 @@ class Unavailable(JembatanError):
     code, status = "unavailable", 503
 
 
+class TooManyRequests(JembatanError):
+    code, status = "rate_limited", 429
+
+    def __init__(self, retry_after, message=None):
+        super().__init__(message or text(
+            f"Terlalu banyak permintaan; coba lagi dalam {retry_after} detik.",
+            f"Too many requests; try again in {retry_after} seconds."))
+        self.headers = {"Retry-After": str(retry_after)}
+
+
+class MethodRefused(JembatanError):
+    code, status = "method_not_allowed", 405
+
+    def __init__(self, allowed):
+        super().__init__(text("Metode ini tidak tersedia untuk alamat ini.",
+                              "This method is not available at this address."),
+                         {"method": [text(f"Yang tersedia: {', '.join(allowed)}.",
+                                          f"Available: {', '.join(allowed)}.")]})
+        self.headers = {"Allow": ", ".join(allowed)}
+
+
+def unauthorized():
+    return Unauthorized(text("Token tidak ada, tidak dikenal, kedaluwarsa, atau sudah dicabut.",
+                             "The token is missing, unknown, expired or revoked."))
+
+
 def language(request):
-    return pick_language(request.args.get("lang") or request.headers.get("Accept-Language"))
+    asked = request.args.get("lang")
+    if asked in LANGUAGES:
+        return asked
+    return pick_language(request.headers.get("Accept-Language"))
 
 
 def json_response(status, body, headers=None):
+    if body is None:
+        return empty_response(status, headers)
     return Response(json.dumps(body, ensure_ascii=False), status=status, headers=headers,
                     content_type="application/json; charset=utf-8")
+
+
+def empty_response(status, headers=None):
+    response = Response(status=status, headers=headers)
+    del response.headers["Content-Type"]
+    return response
 
 
 def field_lists(details):
@@ -75,7 +137,7 @@ def error_response(exc, lang):
             "details": {}}})
     return json_response(exc.status, {"error": {
         "code": exc.code, "message": localize(exc.message, lang),
-        "details": field_lists(localize(exc.details, lang))}})
+        "details": field_lists(localize(exc.details, lang))}}, getattr(exc, "headers", None))
 
 
 def too_large():
@@ -84,28 +146,34 @@ def too_large():
                                 f"The body is larger than {limit} bytes."))
 
 
-def read_json(request, schema=None):
-    """The request body as JSON (through `schema` when given); refuses what is not."""
+def not_json():
+    return ValidationFailed(text("Isi permintaan bukan JSON yang sah.", "The body is not valid JSON."),
+                            {"body": [text("Bukan JSON yang sah.", "Not valid JSON.")]})
+
+
+def read_json(request, schema=None, optional=False):
+    """The request body as a JSON object (loaded through `schema` when given); refuses what
+    is not. An `optional` body may be empty, and reads as {}."""
     limit = config.max_body_bytes()
     if request.content_length is not None and request.content_length > limit:
         raise too_large()
-    request.max_content_length = limit
+    request.max_content_length = limit + 1  # a body that goes past the limit is read that far
     raw = request.get_data(cache=True)
     if len(raw) > limit:
         raise too_large()
-    try:
-        decoded = raw.decode("utf-8")
-        if "\x00" in decoded or "\\u0000" in decoded:
-            raise ValueError("NUL character")
-        body = json.loads(decoded, parse_constant=_refuse_constant) if raw else None
-        json.dumps(body, ensure_ascii=False).encode("utf-8")  # a lone surrogate is not text
-    except (ValueError, RecursionError):  # UnicodeDecodeError and JSONDecodeError are ValueErrors
-        raise ValidationFailed(text("Isi permintaan bukan JSON yang sah.", "The body is not valid JSON."),
-                               {"body": [text("Bukan JSON yang sah.", "Not valid JSON.")]}) from None
+    if not raw.strip() and optional:
+        body = {}
+    else:
+        try:
+            decoded = raw.decode("utf-8")
+            if "\x00" in decoded or "\\u0000" in decoded:
+                raise ValueError("NUL character")
+            body = json.loads(decoded, parse_constant=_refuse_constant) if raw else None
+            json.dumps(body, ensure_ascii=False).encode("utf-8")  # a lone surrogate is not text
+        except (ValueError, RecursionError):  # UnicodeDecodeError, JSONDecodeError: ValueErrors
+            raise not_json() from None
     if not isinstance(body, dict):
-        raise ValidationFailed(text("Isi permintaan harus berupa objek JSON.",
-                                    "The body must be a JSON object."),
-                               {"body": [text("Harus berupa objek JSON.", "Must be a JSON object.")]})
+        raise not_an_object()
     if schema is None:
         return body
     try:
@@ -126,29 +194,168 @@ def read_query(request, schema):
                                exc.messages) from None
 
 
-# (method, path) -> what the OpenAPI document says of each endpoint
+def page_of(items, total, query):
+    """The one shape of every list the API answers."""
+    return {"items": items, "total": total, "page": query["page"], "per_page": query["per_page"]}
+
+
+# -- who is calling ------------------------------------------------------------------------------
+
+class Gatekeeper(SharedExtension):
+    """The gateway's own database (actors, tokens, sign-in failures, audit) and the rate limits:
+    one per gateway process, shared by every endpoint."""
+
+    def setup(self):
+        self.store = Store("gateway", Base.metadata)
+        self.store.migrate()
+        self.per_token = limits.RateLimiter(config.rate_limit_per_token())
+        self.per_address = limits.RateLimiter(config.rate_limit_per_address())
+
+    def stop(self):
+        self.store.close()
+
+    def kill(self):
+        self.store.close()
+
+    def principal(self, request):
+        """The principal of the request's bearer token, or None."""
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            return None
+        with self.store.read() as session:
+            return accounts.principal(session, token.strip(), utcnow())
+
+    def throttle(self, key, limiter):
+        wait = limiter.retry_after(key)
+        if wait:
+            raise TooManyRequests(wait)
+
+    def record(self, action, by, request, target=None, detail=None):
+        with self.store.transaction() as unit:
+            audit.record(unit.session, utcnow(), action, by, target=target, detail=detail,
+                         address=request.remote_addr)
+
+
+# -- every response ------------------------------------------------------------------------------
+
+def allowed_methods(url_map, environ):
+    """The methods declared for the request's path (empty when no such path)."""
+    adapter = url_map.bind_to_environ(environ)
+    try:
+        adapter.match(method="--")
+    except MethodNotAllowed as exc:
+        return sorted(set(exc.valid_methods or ()) | {"OPTIONS"})
+    except HTTPException:
+        return []
+    return []
+
+
+class EdgeApp(WsgiApp):
+    """The WSGI application: security headers and CORS on every response, unknown paths and
+    methods in the contract's error shape, chunked bodies read."""
+
+    def __call__(self, environ, start_response):
+        # eventlet's server reads chunked bodies and stops at Content-Length itself.
+        environ["wsgi.input_terminated"] = True
+        request = Request(environ, shallow=True)
+        lang = language(request)
+        try:
+            if request.method == "OPTIONS":
+                allowed = allowed_methods(self.url_map, environ)
+                if not allowed:
+                    raise NotFound(text("Alamat tidak dikenal.", "No such endpoint."))
+                response = empty_response(204, {"Allow": ", ".join(allowed)})
+            else:
+                provider, values = self.url_map.bind_to_environ(environ).match()
+                request.path_values = values
+                response = provider.handle_request(request)
+        except MethodNotAllowed:
+            response = error_response(MethodRefused(allowed_methods(self.url_map, environ)), lang)
+        except HTTPException:
+            response = error_response(NotFound(text("Alamat tidak dikenal.", "No such endpoint."),
+                                               {"path": [request.path]}), lang)
+        except Exception as exc:  # anything else: the contract's shape, never a stack trace
+            response = error_response(exc, lang)
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        cors(request, response)
+        return response(environ, start_response)
+
+
+def cors(request, response):
+    """Cross-origin reads only from the origins JEMBATAN_CORS_ORIGINS names (none by default)."""
+    origin = request.headers.get("Origin")
+    if not origin or origin not in config.cors_origins():
+        return
+    response.headers["Access-Control-Allow-Origin"] = origin
+    response.headers["Vary"] = "Origin"
+    response.headers["Access-Control-Expose-Headers"] = "Retry-After"
+    if request.method == "OPTIONS":
+        response.headers["Access-Control-Allow-Methods"] = response.headers.get("Allow", "")
+        response.headers["Access-Control-Allow-Headers"] = ("Authorization, Content-Type, "
+                                                            "Accept-Language, Idempotency-Key")
+        response.headers["Access-Control-Max-Age"] = "600"
+
+
+class EdgeServer(WebServer):
+    def get_wsgi_app(self):
+        app = EdgeApp(self)
+        proxies = config.trusted_proxies()
+        return ProxyFix(app, x_for=proxies, x_proto=proxies) if proxies else app
+
+
+
+# (method, url) -> what the OpenAPI document says of each endpoint
 DOCUMENTED = {}
 
 
 class ApiEndpoint(HttpRequestHandler):
-    """`@api("POST", "/reports", summary=…, body=…, answers={202: …})`: a JSON endpoint.
+    """`@api("POST", "/reports", "reports.create", summary=…, body=…, answers={202: …})`.
 
-    The method returns a body (200) or `(status, body)`; any error becomes the contract's shape.
-    The keyword arguments describe the endpoint in the OpenAPI document.
+    The method is called as `method(request, actor=…, **path values)`, `actor` being the
+    caller (None on a public operation), and returns a body (200), `(status, body)` or
+    `(status, body, headers)`; a body of None answers without content.
     """
 
-    def __init__(self, method, url, summary=None, body=None, query=None, answers=None,
-                 roles=None, **kwargs):
-        if summary is not None:
-            DOCUMENTED[(method, url)] = {"summary": summary, "body": body, "query": query,
-                                         "answers": answers or {}, "roles": roles}
-        super().__init__(method, PREFIX + url if url != "/<path:path>" else url, **kwargs)
+    server = EdgeServer()
+    gatekeeper = Gatekeeper()
+
+    def __init__(self, method, url, operation, summary, body=None, body_optional=False,
+                 query=None, answers=None, **kwargs):
+        assert operation in policy.OPERATIONS, operation
+        self.operation = operation
+        DOCUMENTED[(method, url)] = {"operation": operation, "summary": summary, "body": body,
+                                     "body_optional": body_optional, "query": query,
+                                     "answers": answers or {}}
+        super().__init__(method, PREFIX + url, **kwargs)
+
+    def caller(self, request):
+        """The principal calling (None on a public operation); raises 401 or 429."""
+        gate = self.gatekeeper
+        if config.rate_limit_per_address():
+            gate.throttle(f"addr:{request.remote_addr}", gate.per_address)
+        if policy.roles_of(self.operation) is policy.PUBLIC:
+            return None
+        principal = gate.principal(request)
+        if principal is None:
+            gate.record("access.unauthorized", None, request, target=f"{request.method} {request.path}")
+            raise unauthorized()
+        gate.throttle(f"token:{principal.token_id}", gate.per_token)
+        return principal
 
     def handle_request(self, request):
         request.shallow = False
         lang = language(request)
+        principal = None
         try:
+            principal = self.caller(request)
+            if principal is not None and not policy.role_may(principal.role, self.operation):
+                raise policy.forbidden()
             args, kwargs = self.get_entrypoint_parameters(request)
+            if any("\x00" in value for value in kwargs.values()):  # no resource has such a name
+                raise NotFound(text("Tidak ditemukan.", "Not found."))
+            kwargs["actor"] = principal and principal.as_dict()
+            request.token_id = principal and principal.token_id
             self.check_signature(args, kwargs)
             done = Event()
             self.container.spawn_worker(
@@ -156,31 +363,38 @@ class ApiEndpoint(HttpRequestHandler):
                 handle_result=partial(self.handle_result, done))
             result = done.wait()
         except Exception as exc:  # every failure gets the contract's error shape
+            if isinstance(exc, Forbidden):
+                self.gatekeeper.record("access.forbidden", principal, request,
+                                       target=f"{request.method} {request.path}")
             return error_response(exc, lang)
-        status, body = result if isinstance(result, tuple) else (200, result)
-        return json_response(status, body)
+        if not isinstance(result, tuple):
+            result = (200, result)
+        return json_response(*result)
 
 
 api = ApiEndpoint.decorator
 
 
+# -- calling the services ------------------------------------------------------------------------
+
 class ServiceProxy:
-    """Calls one service's RPC with a deadline; a silent or absent service is `Unavailable`."""
+    """Calls one service's RPC, signed, with a deadline; a silent or absent service is
+    `Unavailable`."""
 
     def __init__(self, proxy, service, timeout):
         self._proxy, self._service, self._timeout = proxy, service, timeout
 
     def __getattr__(self, method):
         def call(*args, **kwargs):
+            kwargs[signing.CALL_SIGNATURE] = signing.sign_call(
+                f"{self._service}.{method}", args, kwargs, self._timeout + CLOCK_SLACK_SECONDS)
             try:
                 with eventlet.Timeout(self._timeout):
                     return getattr(self._proxy, method)(*args, **kwargs)
             except (eventlet.Timeout, UnknownService, OperationalError, OSError) as exc:
                 log.warning("%s.%s did not answer: %r", self._service, method, exc)
-                raise Unavailable(
-                    text(f"Layanan {self._service} tidak menjawab; coba lagi sebentar lagi.",
-                         f"The {self._service} service did not answer; try again shortly."),
-                    {"service": [self._service]}) from None
+                raise Unavailable(text("Sebuah layanan tidak menjawab; coba lagi sebentar lagi.",
+                                       "A service did not answer; try again shortly.")) from None
         return call
 
 

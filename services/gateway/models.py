@@ -1,5 +1,6 @@
-"""Tables of the gateway: the actors who may use the API and their tokens (hashed)."""
-from sqlalchemy import ForeignKey, String
+"""Tables of the gateway: the actors who may use the API, their tokens (hashed), failed
+sign-ins, and the audit log."""
+from sqlalchemy import JSON, ForeignKey, Integer, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.db import UTCDateTime
@@ -17,6 +18,13 @@ class Actor(Base):
     scope: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
     name: Mapped[str] = mapped_column(String(200))
     created_at = mapped_column(UTCDateTime, nullable=False)
+    # The regency the actor belongs to (an agency's: the regency it serves); none for an admin.
+    regency_code: Mapped[str | None] = mapped_column(String(5), nullable=True, index=True)
+    # People sign in with a username and password (argon2); systems use API tokens only.
+    username: Mapped[str | None] = mapped_column(String(64), nullable=True, unique=True,
+                                                   index=True)
+    password_hash: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    disabled_at = mapped_column(UTCDateTime, nullable=True)
 
 
 class Token(Base):
@@ -27,3 +35,32 @@ class Token(Base):
     secret_hash: Mapped[str] = mapped_column(String(200))
     created_at = mapped_column(UTCDateTime, nullable=False)
     revoked_at = mapped_column(UTCDateTime, nullable=True)
+    # "session" (made by signing in, always expires) or "api" (for systems, expiry optional)
+    kind: Mapped[str] = mapped_column(String(10), nullable=False, server_default="api")
+    label: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    expires_at = mapped_column(UTCDateTime, nullable=True)
+
+
+class LoginFailure(Base):
+    """Failed sign-ins of one username (`user:<name>`) or from one address (`addr:<ip>`)."""
+
+    __tablename__ = "login_failures"
+
+    key: Mapped[str] = mapped_column(String(120), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, nullable=False)
+    first_failed_at = mapped_column(UTCDateTime, nullable=False)
+    blocked_until = mapped_column(UTCDateTime, nullable=True)
+
+
+class AuditEntry(Base):
+    __tablename__ = "audit"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at = mapped_column(UTCDateTime, nullable=False, index=True)
+    action: Mapped[str] = mapped_column(String(40), index=True)
+    actor_id: Mapped[str | None] = mapped_column(String(36), nullable=True, index=True)
+    actor_role: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    actor_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    address: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    target: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    detail = mapped_column(JSON, nullable=False)

@@ -1,10 +1,14 @@
-"""Schemas of what the API answers and of its query strings (the OpenAPI document's source).
+"""Schemas of what the API answers, of its query strings and of the bodies only the gateway
+reads (accounts): the OpenAPI document's source.
 
-Request bodies are the command schemas of shared/commands.py.
+The bodies of the commands the services carry out are the schemas of shared/commands.py.
 """
-from marshmallow import EXCLUDE, Schema, fields, validate
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
+from services.gateway import accounts
+from shared import policy
 from shared.categories import CODES as CATEGORY_CODES
+from shared.commands import PLAIN_TEXT, Text, optional_text, required_text
 from shared.events import SEVERITIES, TASK_ROLES
 
 CASE_STATUSES = ("reported", "needs_triage", "routed", "in_progress", "resolved", "closed",
@@ -18,17 +22,35 @@ class Query(Schema):
 
 
 class Page(Query):
+    """Every list is paged the same way: `page` (from 1) and `per_page` (1 to 100, 20 by
+    default); the answer says how many there are in all (`total`)."""
+
     page = fields.Integer(load_default=1, validate=validate.Range(1, 100_000))
     per_page = fields.Integer(load_default=20, validate=validate.Range(1, 100))
+
+
+def query_text(max_length=200, **kwargs):
+    """A free-text query parameter (a code, a name to search): any text but NUL."""
+    return fields.String(validate=[Text(blank=True), validate.Length(max=max_length)], **kwargs)
+
+
+def paged(item_schema, name):
+    """The answer of a list: {items, total, page, per_page}."""
+    return type(name, (Schema,), {
+        "items": fields.List(fields.Nested(item_schema), required=True),
+        "total": fields.Integer(required=True, validate=validate.Range(min=0)),
+        "page": fields.Integer(required=True, validate=validate.Range(min=1)),
+        "per_page": fields.Integer(required=True, validate=validate.Range(1, 100)),
+    })
 
 
 class CaseQuery(Page):
     status = fields.String(validate=validate.OneOf(CASE_STATUSES))
     category = fields.String(validate=validate.OneOf(CATEGORY_CODES))
-    village = fields.String()
-    district = fields.String()
-    regency = fields.String()
-    agency = fields.String()
+    village = query_text()
+    district = query_text()
+    regency = query_text()
+    agency = query_text()
     overdue = fields.Boolean()
     escalation_level = fields.String(validate=validate.OneOf(("district", "regency")), metadata={
         "description": "escalated at least this far"})
@@ -38,18 +60,33 @@ class CaseQuery(Page):
 
 
 class VillageQuery(Page):
-    district = fields.String()
-    q = fields.String(validate=validate.Length(max=100))
-    per_page = fields.Integer(load_default=100, validate=validate.Range(1, 500))
+    district = query_text()
+    q = query_text(100)
 
 
-class InboxQuery(Query):
+class InboxQuery(Page):
     unread = fields.Boolean(load_default=False)
-    case_id = fields.String()
+    case_id = query_text()
 
 
-class AgencyQuery(Query):
-    regency = fields.String()
+class ReadAllQuery(Query):
+    case_id = query_text(metadata={"description": "only the notifications of this case"})
+
+
+class AgencyQuery(Page):
+    regency = query_text()
+
+
+class ActorQuery(Page):
+    role = fields.String(validate=validate.OneOf(policy.ROLES))
+    scope = query_text()
+    q = query_text(100, metadata={"description": "part of the name or username"})
+    disabled = fields.Boolean()
+
+
+class AuditQuery(Page):
+    action = query_text()
+    actor = query_text(metadata={"description": "the id of the actor who acted"})
 
 
 class Ref(Schema):
@@ -171,11 +208,7 @@ class CaseOut(CaseSummary):
     merged_into = fields.String(allow_none=True)
 
 
-class CaseList(Schema):
-    items = fields.List(fields.Nested(CaseSummary), required=True)
-    total = fields.Integer(required=True)
-    page = fields.Integer(required=True)
-    per_page = fields.Integer(required=True)
+CaseList = paged(CaseSummary, "CaseList")
 
 
 class TimelineActor(Schema):
@@ -275,3 +308,136 @@ class CaseSummaryCounts(Schema):
     by_agency = fields.List(fields.Nested(AgencyCount), required=True,
                             metadata={"description": "open cases with an active task per agency"})
     by_village = fields.List(fields.Nested(VillageCount), required=True)
+
+
+# -- accounts ---------------------------------------------------------------------------------------
+
+class Password(validate.Validator):
+    """A new password: long enough, and not one of the most common (the OpenAPI document lists
+    them under `not`)."""
+
+    def __call__(self, value):
+        problem = accounts.password_problem(value)
+        if problem:
+            raise ValidationError(problem)
+        return value
+
+
+def new_password(**kwargs):
+    return fields.String(required=True, validate=Password(), metadata={
+        "minLength": accounts.MIN_PASSWORD, "maxLength": accounts.MAX_PASSWORD,
+        "pattern": PLAIN_TEXT, "not": {"enum": sorted(accounts.common_passwords())},
+        "description": f"at least {accounts.MIN_PASSWORD} characters, not one of the most "
+                       "common passwords"}, **kwargs)
+
+
+def given_password():
+    """A password given to be checked (to sign in, or the current one)."""
+    return fields.String(required=True, validate=[Text(blank=True),
+                                                  validate.Length(1, accounts.MAX_PASSWORD)])
+
+
+class LoginInput(Schema):
+    username = fields.String(required=True, validate=[Text(blank=True), validate.Length(1, 64)])
+    password = given_password()
+
+
+class OwnPasswordInput(Schema):
+    current_password = given_password()
+    new_password = new_password()
+
+
+class PasswordInput(Schema):
+    password = new_password()
+
+
+class ActorInput(Schema):
+    """A new actor. The OpenAPI document states it as one variant per role (openapi.py): the
+    scope each role has (an admin: none)."""
+
+    role = fields.String(required=True, validate=validate.OneOf(policy.ROLES))
+    scope = fields.String(validate=validate.Length(max=64), metadata={
+        "description": "a village, district or regency code, or an agency id"})
+    name = required_text(200)
+    username = fields.String(validate=validate.Regexp(accounts.USERNAME), metadata={
+        "description": "for a person, who then signs in with the password set by "
+                       "POST /actors/{id}/password"})
+
+
+class DisableInput(Schema):
+    reason = optional_text(500)
+
+
+class TokenInput(Schema):
+    label = optional_text(100, metadata={"description": "what the token is for"})
+    expires_in_days = fields.Integer(load_default=None, allow_none=True, strict=True,
+                                     validate=validate.Range(1, 3650))
+
+
+class ActorOut(Schema):
+    id = fields.String(required=True)
+    role = fields.String(required=True, validate=validate.OneOf(policy.ROLES))
+    scope = fields.String(required=True, allow_none=True)
+    name = fields.String(required=True)
+    regency = fields.String(required=True, allow_none=True)
+    username = fields.String(required=True, allow_none=True)
+    created_at = fields.String(required=True)
+    disabled_at = fields.String(required=True, allow_none=True)
+
+
+class TokenOut(Schema):
+    id = fields.String(required=True)
+    kind = fields.String(required=True, validate=validate.OneOf(("session", "api")))
+    label = fields.String(required=True, allow_none=True)
+    created_at = fields.String(required=True)
+    expires_at = fields.String(required=True, allow_none=True)
+    revoked_at = fields.String(required=True, allow_none=True)
+
+
+class IssuedToken(TokenOut):
+    token = fields.String(required=True, metadata={"description": "shown only this once"})
+
+
+class ActorDetail(ActorOut):
+    tokens = fields.List(fields.Nested(TokenOut), required=True)
+
+
+class MeOut(ActorOut):
+    token = fields.Nested(TokenOut, required=True)
+
+
+class LoginOut(Schema):
+    token = fields.String(required=True)
+    token_id = fields.String(required=True)
+    expires_at = fields.String(required=True)
+    actor = fields.Nested(ActorOut, required=True)
+
+
+class AuditActor(Schema):
+    id = fields.String(required=True)
+    role = fields.String(required=True, allow_none=True)
+    name = fields.String(required=True, allow_none=True)
+
+
+class AuditEntryOut(Schema):
+    id = fields.Integer(required=True)
+    at = fields.String(required=True)
+    action = fields.String(required=True)
+    actor = fields.Nested(AuditActor, required=True, allow_none=True)
+    address = fields.String(required=True, allow_none=True)
+    target = fields.String(required=True, allow_none=True)
+    detail = fields.Dict(required=True)
+
+
+class ReadAllOut(Schema):
+    marked = fields.Integer(required=True, metadata={"description": "how many were unread"})
+
+
+CategoryList = paged(CategoryOut, "CategoryList")
+VillageList = paged(VillageOut, "VillageList")
+TimelineList = paged(TimelineEntryOut, "TimelineList")
+NotificationList = paged(NotificationOut, "NotificationList")
+AgencyList = paged(AgencyOut, "AgencyList")
+RuleList = paged(RuleOut, "RuleList")
+ActorList = paged(ActorOut, "ActorList")
+AuditList = paged(AuditEntryOut, "AuditList")

@@ -1,61 +1,29 @@
-"""The gateway: Jembatan's HTTP API (API.md). Every read and command goes to its owner by RPC."""
+"""The gateway: Jembatan's HTTP API (docs/api.md). Every read and command goes to its owner by
+RPC; the accounts (services/gateway/account_endpoints.py) are the gateway's own.
+
+Each endpoint names its operation in the access policy (shared/policy.py): the edge has
+checked the caller's role before the method runs, and the services check the jurisdiction.
+"""
 import eventlet
-from nameko.extensions import DependencyProvider
 
 from services.gateway import openapi, schemas
-from services.gateway.auth import Authenticator
-from services.gateway.http import (
-    TimedRpcProxy, Unauthorized, api, language, read_json, read_query,
-)
-from services.gateway.models import Base
-from shared import commands
+from services.gateway.account_endpoints import AccountEndpoints
+from services.gateway.http import TimedRpcProxy, api, language, page_of, read_json, read_query
+from shared import commands, policy
 from shared.categories import CATEGORIES
-from shared.db import Store
-from shared.errors import Forbidden, NotFound, ValidationFailed
+from shared.errors import NotFound, ValidationFailed
 from shared.i18n import text
 
 SERVICES = ("villages", "requests", "routing", "notifications")
-SUPERVISORS = ("coordinator", "regency", "admin")
-TASK_BODIES = {"accept": commands.NoteInput, "decline": commands.ReasonInput,
-               "progress": commands.RequiredNoteInput, "complete": commands.RequiredNoteInput}
-
-
-class Auth(DependencyProvider):
-    """Who is calling: the actor of the request's bearer token (the gateway's own database)."""
-
-    def setup(self):
-        self.store = Store("gateway", Base.metadata)
-        self.store.migrate()
-        self.authenticator = Authenticator(self.store.sessions)
-
-    def stop(self):
-        self.store.close()
-
-    def get_dependency(self, worker_ctx):
-        return self
-
-    def actor(self, request, roles=None):
-        header = request.headers.get("Authorization", "")
-        scheme, _, token = header.partition(" ")
-        principal = (self.authenticator.principal(token.strip())
-                     if scheme.lower() == "bearer" else None)
-        if principal is None:
-            raise Unauthorized(text("Token tidak ada, tidak dikenal, atau sudah dicabut.",
-                                    "The token is missing, unknown or revoked."))
-        if roles and principal.role not in roles:
-            raise Forbidden(text("Peran Anda tidak boleh melakukan ini.",
-                                 "Your role may not do this."))
-        return principal.as_dict()
 
 
 def case_answers(**extra):
     return {200: schemas.CaseOut, **extra}
 
 
-class GatewayService:
+class GatewayService(AccountEndpoints):
     name = "gateway"
 
-    auth = Auth()
     villages = TimedRpcProxy("villages")
     requests = TimedRpcProxy("requests")
     routing = TimedRpcProxy("routing")
@@ -63,8 +31,9 @@ class GatewayService:
 
     # -- public ----------------------------------------------------------------------------------
 
-    @api("GET", "/health", summary="Whether every service answers", answers={200: schemas.Health, 503: schemas.Health})
-    def health(self, request):
+    @api("GET", "/health", "health", "Whether every service answers",
+         answers={200: schemas.Health, 503: schemas.Health})
+    def health(self, request, actor):
         def ask(service):
             try:
                 return service, getattr(self, service).health()
@@ -82,34 +51,33 @@ class GatewayService:
             "checks": checks, "outbox_backlog": sum(backlog) if backlog else None,
             "dead_letters": max(dead) if dead else None}
 
-    @api("GET", "/categories", summary="The category catalogue", answers={200: schemas.CategoryOut(many=True)})
-    def categories(self, request):
-        return [{"code": c.code, "name": c.name, "name_en": c.name_en,
-                 "description": c.description, "description_en": c.description_en}
-                for c in CATEGORIES]
+    @api("GET", "/categories", "categories.list", "The category catalogue", query=schemas.Page,
+         answers={200: schemas.CategoryList})
+    def categories(self, request, actor):
+        query = read_query(request, schemas.Page)
+        start = (query["page"] - 1) * query["per_page"]
+        return page_of([{"code": c.code, "name": c.name, "name_en": c.name_en,
+                         "description": c.description, "description_en": c.description_en}
+                        for c in CATEGORIES[start:start + query["per_page"]]],
+                       len(CATEGORIES), query)
 
-    @api("GET", "/openapi.json", summary="This document")
-    def openapi_document(self, request):
+    @api("GET", "/openapi.json", "openapi", "This document")
+    def openapi_document(self, request, actor):
         return openapi.document()
 
     # -- villages --------------------------------------------------------------------------------
 
-    @api("GET", "/villages", summary="Villages of the registry", query=schemas.VillageQuery,
-         answers={200: schemas.VillageOut(many=True)}, roles="signed in")
-    def list_villages(self, request):
-        self.auth.actor(request)
-        query = read_query(request, schemas.VillageQuery)
-        return self.villages.list_villages(
-            district=query.get("district"), q=query.get("q"), limit=query["per_page"],
-            offset=(query["page"] - 1) * query["per_page"])
+    @api("GET", "/villages", "villages.list", "Villages of the registry", query=schemas.VillageQuery,
+         answers={200: schemas.VillageList})
+    def list_villages(self, request, actor):
+        return self.villages.list_villages(read_query(request, schemas.VillageQuery))
 
-    @api("POST", "/reports", summary="A village reports an issue", body=commands.ReportInput,
-         answers={202: schemas.ReportAccepted}, roles="village")
-    def create_report(self, request):
-        actor = self.auth.actor(request, roles=("village",))
+    @api("POST", "/reports", "reports.create", "A village reports an issue",
+         body=commands.ReportInput, answers={202: schemas.ReportAccepted})
+    def create_report(self, request, actor):
         body = read_json(request, commands.ReportInput)
         key = request.headers.get("Idempotency-Key")
-        if key is not None and not (0 < len(key.strip()) <= 200):
+        if key is not None and not (key.strip() and len(key) <= 200):
             raise ValidationFailed(text("Idempotency-Key tidak sah.", "Invalid Idempotency-Key."),
                                    {"Idempotency-Key": [text("Panjang 1 sampai 200 karakter.",
                                                              "1 to 200 characters.")]})
@@ -117,175 +85,174 @@ class GatewayService:
 
     # -- cases -----------------------------------------------------------------------------------
 
-    @api("GET", "/cases", summary="Cases in the caller's jurisdiction", query=schemas.CaseQuery,
-         answers={200: schemas.CaseList}, roles="signed in")
-    def list_cases(self, request):
-        actor = self.auth.actor(request)
+    @api("GET", "/cases", "cases.list", "Cases in the caller's jurisdiction",
+         query=schemas.CaseQuery, answers={200: schemas.CaseList})
+    def list_cases(self, request, actor):
         return self.requests.list_cases(actor, read_query(request, schemas.CaseQuery),
                                         lang=language(request))
 
-    @api("GET", "/cases/<case_id>", summary="One case", answers=case_answers(), roles="in scope")
-    def get_case(self, request, case_id):
-        actor = self.auth.actor(request)
+    @api("GET", "/cases/summary", "cases.summary",
+         "Counts of the caller's cases: per status, agency, village",
+         answers={200: schemas.CaseSummaryCounts})
+    def case_summary(self, request, actor):
+        return self.requests.summary(actor, lang=language(request))
+
+    @api("GET", "/cases/<case_id>", "cases.read", "One case (by id or tracking number)",
+         answers=case_answers())
+    def get_case(self, request, actor, case_id):
         try:
             return self.requests.get_case(actor, case_id, lang=language(request))
         except NotFound:
             # Reported a moment ago and not opened yet: the village still finds it.
             return self.villages.reported_case(actor, case_id, lang=language(request))
 
-    @api("GET", "/cases/<case_id>/timeline", summary="Every step of a case, oldest first",
-         answers={200: schemas.TimelineEntryOut(many=True)}, roles="in scope")
-    def timeline(self, request, case_id):
-        actor = self.auth.actor(request)
-        return self.requests.timeline(actor, case_id, lang=language(request))
+    @api("GET", "/cases/<case_id>/timeline", "cases.timeline",
+         "Every step of a case, oldest first", query=schemas.Page,
+         answers={200: schemas.TimelineList})
+    def timeline(self, request, actor, case_id):
+        return self.requests.timeline(actor, case_id, read_query(request, schemas.Page),
+                                      lang=language(request))
 
-    @api("POST", "/cases/<case_id>/comments", summary="Comment on a case",
-         body=commands.CommentInput, answers={201: schemas.CommentOut}, roles="in scope")
-    def comment(self, request, case_id):
-        actor = self.auth.actor(request)
+    @api("POST", "/cases/<case_id>/comments", "cases.comment", "Comment on an open case",
+         body=commands.CommentInput, answers={201: schemas.CommentOut})
+    def comment(self, request, actor, case_id):
         return 201, self.requests.add_comment(actor, case_id, read_json(request),
                                               lang=language(request))
 
-    def _task_action(self, request, case_id, task_id, action):
-        actor = self.auth.actor(request)
-        body = read_json(request)
-        return self.requests.task_action(actor, case_id, task_id, action, body,
+    def _task_action(self, request, actor, case_id, task_id, action, optional=False):
+        return self.requests.task_action(actor, case_id, task_id, action,
+                                         read_json(request, optional=optional),
                                          lang=language(request))
 
-    @api("POST", "/cases/<case_id>/tasks/<task_id>/accept", summary="The agency accepts its task",
-         body=commands.NoteInput, answers={200: schemas.TaskOut}, roles="that agency")
-    def accept_task(self, request, case_id, task_id):
-        return self._task_action(request, case_id, task_id, "accept")
+    @api("POST", "/cases/<case_id>/tasks/<task_id>/accept", "tasks.accept",
+         "The agency accepts its task", body=commands.NoteInput, body_optional=True,
+         answers={200: schemas.TaskOut})
+    def accept_task(self, request, actor, case_id, task_id):
+        return self._task_action(request, actor, case_id, task_id, "accept", optional=True)
 
-    @api("POST", "/cases/<case_id>/tasks/<task_id>/decline",
-         summary="The agency declines its task, with a reason", body=commands.ReasonInput,
-         answers={200: schemas.TaskOut}, roles="that agency")
-    def decline_task(self, request, case_id, task_id):
-        return self._task_action(request, case_id, task_id, "decline")
+    @api("POST", "/cases/<case_id>/tasks/<task_id>/decline", "tasks.decline",
+         "The agency declines its task, with a reason", body=commands.ReasonInput,
+         answers={200: schemas.TaskOut})
+    def decline_task(self, request, actor, case_id, task_id):
+        return self._task_action(request, actor, case_id, task_id, "decline")
 
-    @api("POST", "/cases/<case_id>/tasks/<task_id>/progress", summary="The agency posts progress",
-         body=commands.RequiredNoteInput, answers={200: schemas.TaskOut}, roles="that agency")
-    def task_progress(self, request, case_id, task_id):
-        return self._task_action(request, case_id, task_id, "progress")
+    @api("POST", "/cases/<case_id>/tasks/<task_id>/progress", "tasks.progress",
+         "The agency posts progress", body=commands.RequiredNoteInput,
+         answers={200: schemas.TaskOut})
+    def task_progress(self, request, actor, case_id, task_id):
+        return self._task_action(request, actor, case_id, task_id, "progress")
 
-    @api("POST", "/cases/<case_id>/tasks/<task_id>/complete", summary="The agency completes its task",
-         body=commands.RequiredNoteInput, answers={200: schemas.TaskOut}, roles="that agency")
-    def complete_task(self, request, case_id, task_id):
-        return self._task_action(request, case_id, task_id, "complete")
+    @api("POST", "/cases/<case_id>/tasks/<task_id>/complete", "tasks.complete",
+         "The agency completes its task", body=commands.RequiredNoteInput,
+         answers={200: schemas.TaskOut})
+    def complete_task(self, request, actor, case_id, task_id):
+        return self._task_action(request, actor, case_id, task_id, "complete")
 
-    @api("POST", "/cases/<case_id>/tasks/<task_id>/withdraw",
-         summary="The coordinator takes a task back from an agency, with a reason",
-         body=commands.ReasonInput, answers=case_answers(), roles="coordinator, regency")
-    def withdraw_task(self, request, case_id, task_id):
-        return self.requests.supervise_task(self.auth.actor(request), case_id, task_id,
-                                            "withdraw", read_json(request), lang=language(request))
-
-    @api("POST", "/cases/<case_id>/tasks/<task_id>/lead",
-         summary="The coordinator makes this agency the lead, with a reason",
-         body=commands.ReasonInput, answers=case_answers(), roles="coordinator, regency")
-    def make_lead(self, request, case_id, task_id):
-        return self.requests.supervise_task(self.auth.actor(request), case_id, task_id, "lead",
+    @api("POST", "/cases/<case_id>/tasks/<task_id>/withdraw", "tasks.withdraw",
+         "The coordinator takes a task back from an agency, with a reason",
+         body=commands.ReasonInput, answers=case_answers())
+    def withdraw_task(self, request, actor, case_id, task_id):
+        return self.requests.supervise_task(actor, case_id, task_id, "withdraw",
                                             read_json(request), lang=language(request))
 
-    @api("POST", "/cases/<case_id>/confirm", summary="The village confirms the problem is solved",
-         body=commands.NoteInput, answers=case_answers(), roles="the village")
-    def confirm(self, request, case_id):
-        actor = self.auth.actor(request)
-        return self.requests.confirm(actor, case_id, read_json(request), lang=language(request))
+    @api("POST", "/cases/<case_id>/tasks/<task_id>/lead", "tasks.lead",
+         "The coordinator makes this agency the lead, with a reason",
+         body=commands.ReasonInput, answers=case_answers())
+    def make_lead(self, request, actor, case_id, task_id):
+        return self.requests.supervise_task(actor, case_id, task_id, "lead", read_json(request),
+                                            lang=language(request))
 
-    @api("POST", "/cases/<case_id>/reopen", summary="The village reopens a resolved case",
-         body=commands.ReasonInput, answers=case_answers(), roles="the village")
-    def reopen(self, request, case_id):
-        actor = self.auth.actor(request)
+    @api("POST", "/cases/<case_id>/confirm", "cases.confirm",
+         "The village confirms the problem is solved", body=commands.NoteInput,
+         body_optional=True, answers=case_answers())
+    def confirm(self, request, actor, case_id):
+        return self.requests.confirm(actor, case_id, read_json(request, optional=True),
+                                     lang=language(request))
+
+    @api("POST", "/cases/<case_id>/reopen", "cases.reopen",
+         "The village reopens a resolved case", body=commands.ReasonInput,
+         answers=case_answers())
+    def reopen(self, request, actor, case_id):
         return self.requests.reopen(actor, case_id, read_json(request), lang=language(request))
 
-    @api("POST", "/cases/<case_id>/route", summary="Route a case by hand",
-         body=commands.RouteInput, answers=case_answers(), roles="coordinator, regency")
-    def route(self, request, case_id):
-        actor = self.auth.actor(request)
+    @api("POST", "/cases/<case_id>/route", "cases.route", "Route a case by hand",
+         body=commands.RouteInput, answers=case_answers())
+    def route(self, request, actor, case_id):
         body = read_json(request)
         context = self.requests.case_context(actor, case_id)
         plan = self.routing.plan_manual_route(actor, context, body)
         return self.requests.route(actor, context["id"], plan, lang=language(request))
 
-    @api("POST", "/cases/<case_id>/escalate", summary="Escalate a case to the regency office",
-         body=commands.ReasonInput, answers=case_answers(), roles="coordinator")
-    def escalate(self, request, case_id):
-        actor = self.auth.actor(request)
+    @api("POST", "/cases/<case_id>/escalate", "cases.escalate",
+         "Escalate a case to the regency office", body=commands.ReasonInput,
+         answers=case_answers())
+    def escalate(self, request, actor, case_id):
         return self.requests.escalate(actor, case_id, read_json(request), lang=language(request))
 
-    @api("POST", "/cases/<case_id>/cancel", summary="Cancel a case, with a reason",
-         body=commands.ReasonInput, answers=case_answers(), roles="coordinator, regency")
-    def cancel(self, request, case_id):
-        actor = self.auth.actor(request)
+    @api("POST", "/cases/<case_id>/cancel", "cases.cancel", "Cancel a case, with a reason",
+         body=commands.ReasonInput, answers=case_answers())
+    def cancel(self, request, actor, case_id):
         return self.requests.cancel(actor, case_id, read_json(request), lang=language(request))
 
-    @api("POST", "/cases/<case_id>/merge", summary="Merge a case into another, with a reason",
-         body=commands.MergeInput, answers=case_answers(), roles="coordinator, regency")
-    def merge(self, request, case_id):
-        actor = self.auth.actor(request)
+    @api("POST", "/cases/<case_id>/merge", "cases.merge",
+         "Merge a case into another, with a reason", body=commands.MergeInput,
+         answers=case_answers())
+    def merge(self, request, actor, case_id):
         return self.requests.merge(actor, case_id, read_json(request), lang=language(request))
 
-    @api("GET", "/cases/summary", summary="Counts of the caller's cases: per status, agency, village",
-         answers={200: schemas.CaseSummaryCounts}, roles="signed in")
-    def case_summary(self, request):
-        actor = self.auth.actor(request)
-        return self.requests.summary(actor, lang=language(request))
-
-    @api("GET", "/escalations", summary="Escalated cases in the caller's jurisdiction",
-         query=schemas.Page, answers={200: schemas.CaseList}, roles="coordinator, regency, admin")
-    def escalations(self, request):
-        actor = self.auth.actor(request, roles=SUPERVISORS)
-        filters = read_query(request, schemas.Page)
-        filters["escalation_level"] = "regency" if actor["role"] == "regency" else "district"
-        return self.requests.list_cases(actor, filters, lang=language(request))
+    @api("GET", "/escalations", "escalations.list",
+         "Open escalated cases in the caller's jurisdiction", query=schemas.Page,
+         answers={200: schemas.CaseList})
+    def escalations(self, request, actor):
+        return self.requests.escalations(actor, read_query(request, schemas.Page),
+                                         lang=language(request))
 
     # -- notifications ---------------------------------------------------------------------------
 
-    @api("GET", "/notifications", summary="The caller's inbox, newest first",
-         query=schemas.InboxQuery, answers={200: schemas.NotificationOut(many=True)},
-         roles="signed in")
-    def inbox(self, request):
-        actor = self.auth.actor(request)
-        query = read_query(request, schemas.InboxQuery)
-        return self.notifications.inbox(actor, unread=query["unread"],
-                                         case_id=query.get("case_id"), lang=language(request))
+    @api("GET", "/notifications", "notifications.list", "The caller's inbox, newest first",
+         query=schemas.InboxQuery, answers={200: schemas.NotificationList})
+    def inbox(self, request, actor):
+        return self.notifications.inbox(actor, read_query(request, schemas.InboxQuery),
+                                        lang=language(request))
 
-    @api("POST", "/notifications/<notification_id>/read", summary="Mark a notification read",
-         answers={200: schemas.NotificationOut}, roles="its owner")
-    def mark_read(self, request, notification_id):
-        actor = self.auth.actor(request)
+    @api("POST", "/notifications/<notification_id>/read", "notifications.read",
+         "Mark a notification read", answers={200: schemas.NotificationOut})
+    def mark_read(self, request, actor, notification_id):
         return self.notifications.mark_read(actor, notification_id, lang=language(request))
+
+    @api("POST", "/notifications/read-all", "notifications.read_all",
+         "Mark every notification read (of one case, with case_id)",
+         query=schemas.ReadAllQuery, answers={200: schemas.ReadAllOut})
+    def mark_all_read(self, request, actor):
+        return self.notifications.mark_all_read(
+            actor, read_query(request, schemas.ReadAllQuery).get("case_id"))
 
     # -- routing ---------------------------------------------------------------------------------
 
-    @api("GET", "/agencies", summary="Agencies", query=schemas.AgencyQuery,
-         answers={200: schemas.AgencyOut(many=True)}, roles="signed in")
-    def agencies(self, request):
-        self.auth.actor(request)
-        return self.routing.agencies(regency=read_query(request, schemas.AgencyQuery).get("regency"))
+    @api("GET", "/agencies", "agencies.list", "Agencies", query=schemas.AgencyQuery,
+         answers={200: schemas.AgencyList})
+    def agencies(self, request, actor):
+        return self.routing.agencies(read_query(request, schemas.AgencyQuery))
 
-    @api("GET", "/routing/rules", summary="The routing rules in force",
-         answers={200: schemas.RuleOut(many=True)}, roles="coordinator, regency, admin")
-    def rules(self, request):
-        actor = self.auth.actor(request, roles=SUPERVISORS)
-        regency = None if actor["role"] == "admin" else actor["scope"][:5]
-        return self.routing.rules(regency=regency)
+    @api("GET", "/routing/rules", "routing.rules", "The routing rules in force",
+         query=schemas.Page, answers={200: schemas.RuleList})
+    def rules(self, request, actor):
+        regency = None if actor["role"] == policy.ADMIN else actor["regency"]
+        return self.routing.rules(read_query(request, schemas.Page), regency=regency)
 
-    @api("POST", "/routing/preview", summary="The decision routing would take",
-         body=commands.PreviewInput, answers={200: schemas.PreviewOut}, roles="signed in")
-    def preview(self, request):
-        self.auth.actor(request)
+    @api("POST", "/routing/preview", "routing.preview",
+         "The decision routing would take for a village of the caller's area",
+         body=commands.PreviewInput, answers={200: schemas.PreviewOut, 404: schemas.Error})
+    def preview(self, request, actor):
         body = read_json(request, commands.PreviewInput)
+        unknown = NotFound(text("Desa/kelurahan tidak ditemukan di wilayah Anda.",
+                                "No such village in your area."),
+                           {"village_code": [text("Tidak ditemukan.", "Not found.")]})
         try:
             village = self.villages.get_village(body["village_code"])
-        except NotFound as exc:
-            raise ValidationFailed(exc.message, exc.details) from None
+        except NotFound:
+            raise unknown from None
+        if not policy.sees_place(actor, village["code"], village["district"]["code"],
+                                 village["regency"]["code"]):
+            raise unknown
         return self.routing.preview(village, body, lang=language(request))
-
-    # -- anything else ---------------------------------------------------------------------------
-
-    @api("GET,POST,PUT,PATCH,DELETE", "/<path:path>")
-    def unknown(self, request, path):
-        raise NotFound(text("Alamat tidak dikenal.", "No such endpoint."),
-                       {"path": [request.path]})

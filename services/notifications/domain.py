@@ -42,23 +42,21 @@ def party_of(actor):
 
 
 def agencies_told(event_type, payload):
-    """The agencies that hear of this event."""
+    """The agencies that hear of this event: those still working on the case (a declined or
+    withdrawn task ends what its agency hears), and those this very event released."""
     tasks = payload["case"]["tasks"]
-    if event_type == events.CASE_ROUTED:
-        return list(payload["agency_ids"])
+    working = [t["agency_id"] for t in tasks if t["status"] not in ENDED]
+    if event_type in (events.CASE_ROUTED, events.CASE_CANCELLED, events.CASE_MERGED):
+        return list(payload["agency_ids"])  # given the case, or released by its end
     if event_type in (events.CASE_RESOLVED, events.CASE_CLOSED):
         return [t["agency_id"] for t in tasks if t["status"] == "completed"]
     if event_type == events.CASE_REOPENED:
         return [t["agency_id"] for t in tasks if t["status"] == "pending"]
-    if event_type == events.COMMENT_ADDED:
-        return [t["agency_id"] for t in tasks if t["status"] not in ENDED]
-    if event_type in (events.CASE_CANCELLED, events.CASE_MERGED):  # tasks withdrawn by it
-        return [t["agency_id"] for t in tasks if t["status"] != "declined"]
-    if event_type in (events.DEADLINE_MISSED, events.CASE_ESCALATED,
-                      events.TASK_WITHDRAWN) and payload.get("task"):
+    if event_type in (events.COMMENT_ADDED, events.LEAD_CHANGED):
+        return working
+    if event_type in (events.DEADLINE_MISSED, events.CASE_ESCALATED, events.TASK_WITHDRAWN) \
+            and payload.get("task"):
         return [payload["task"]["agency_id"]]
-    if event_type == events.LEAD_CHANGED:
-        return [t["agency_id"] for t in tasks if t["status"] not in ENDED]
     return []
 
 

@@ -1,7 +1,8 @@
 """The notifications service: every party's inbox, filled from the case events."""
 import uuid
 
-from sqlalchemy import select
+from sqlalchemy import exists, func, insert, select
+from sqlalchemy.exc import IntegrityError
 
 from services.notifications import domain, templates
 from services.notifications.models import Base, Notification, Reading
@@ -10,7 +11,6 @@ from shared.errors import DOMAIN_ERRORS, NotFound
 from shared.events import iso, utcnow
 from shared.i18n import text
 from shared.messaging import consume_events, rpc
-MAX_INBOX = 200
 
 
 def notification_view(notification, read_at, lang):
@@ -38,19 +38,48 @@ class NotificationsService:
                 type=event.type, event_id=event.event_id, params=values, created_at=now))
 
     @rpc(expected_exceptions=DOMAIN_ERRORS)
-    def inbox(self, actor, unread=False, lang="id", case_id=None):
-        """The caller's notifications, newest first."""
-        query = (select(Notification, Reading.read_at)
-                 .outerjoin(Reading, (Reading.notification_id == Notification.id)
-                            & (Reading.actor_id == actor["id"]))
-                 .where(Notification.recipient == domain.party_of(actor))
-                 .order_by(Notification.created_at.desc(), Notification.id).limit(MAX_INBOX))
-        if unread:
-            query = query.where(Reading.read_at.is_(None))
-        if case_id:
-            query = query.where(Notification.case_id == case_id)
+    def inbox(self, actor, query, lang="id"):
+        """One page of the caller's notifications, newest first (`unread`, `case_id`)."""
+        page, per_page = max(1, query.get("page", 1)), max(1, min(query.get("per_page", 20), 100))
+        conditions = [Notification.recipient == domain.party_of(actor)]
+        if query.get("unread"):
+            conditions.append(Reading.read_at.is_(None))
+        if query.get("case_id"):
+            conditions.append(Notification.case_id == query["case_id"])
+        read_by_caller = (Reading.notification_id == Notification.id) & (
+            Reading.actor_id == actor["id"])
         with self.db.read() as session:
-            return [notification_view(n, read_at, lang) for n, read_at in session.execute(query)]
+            total = session.scalar(select(func.count()).select_from(Notification)
+                                   .outerjoin(Reading, read_by_caller).where(*conditions))
+            rows = session.execute(
+                select(Notification, Reading.read_at).outerjoin(Reading, read_by_caller)
+                .where(*conditions)
+                .order_by(Notification.created_at.desc(), Notification.id)
+                .limit(per_page).offset((page - 1) * per_page)).all()
+            items = [notification_view(n, read_at, lang) for n, read_at in rows]
+        return {"items": items, "total": total, "page": page, "per_page": per_page}
+
+    @rpc(expected_exceptions=DOMAIN_ERRORS)
+    def mark_all_read(self, actor, case_id=None):
+        """Mark every unread notification of the caller read (of one case, with `case_id`)."""
+        now = utcnow()
+        conditions = [Notification.recipient == domain.party_of(actor),
+                      ~exists().where(Reading.notification_id == Notification.id,
+                                      Reading.actor_id == actor["id"])]
+        if case_id:
+            conditions.append(Notification.case_id == case_id)
+        for attempt in (1, 2):  # a notification read meanwhile makes the first try fail
+            try:
+                with self.db.transaction() as unit:
+                    unread = unit.session.scalars(select(Notification.id).where(*conditions)).all()
+                    if unread:
+                        unit.session.execute(insert(Reading), [
+                            {"notification_id": n, "actor_id": actor["id"], "read_at": now}
+                            for n in unread])
+                return {"marked": len(unread)}
+            except IntegrityError:
+                if attempt == 2:
+                    raise
 
     @rpc(expected_exceptions=DOMAIN_ERRORS)
     def mark_read(self, actor, notification_id, lang="id"):

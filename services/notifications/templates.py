@@ -13,7 +13,7 @@ from shared.regions import regency_office
 from shared.timezones import local_time
 
 TEMPLATES = {
-    "case_opened.village": {
+    f"{events.CASE_OPENED}.village": {
         "id": ("Laporan {{ number }} diterima",
                "Laporan \"{{ title }}\" tercatat dengan nomor {{ number }}. Kami sedang "
                "menentukan instansi yang menangani."),
@@ -21,13 +21,13 @@ TEMPLATES = {
                "Report \"{{ title }}\" is recorded as {{ number }}. We are finding the agency "
                "responsible."),
     },
-    "case_opened": {
+    events.CASE_OPENED: {
         "id": ("Laporan baru dari {{ village }}: {{ category }}",
                "{{ village }} melaporkan \"{{ title }}\" ({{ number }}), keparahan {{ severity }}."),
         "en": ("New report from {{ village }}: {{ category }}",
                "{{ village }} reported \"{{ title }}\" ({{ number }}), severity {{ severity }}."),
     },
-    "case_routed.agency": {
+    f"{events.CASE_ROUTED}.agency": {
         "id": ("Tugas baru: {{ title }} ({{ number }})",
                "Instansi Anda ditugaskan sebagai {{ role }} untuk laporan {{ village }}, "
                "Kecamatan {{ district }}: \"{{ title }}\". Terima paling lambat {{ accept_due }}; "
@@ -37,12 +37,12 @@ TEMPLATES = {
                "{{ district }} district: \"{{ title }}\". Accept by {{ accept_due }}; "
                "complete by {{ due }}."),
     },
-    "case_routed": {
+    events.CASE_ROUTED: {
         "id": ("Kasus {{ number }} dirutekan",
                "\"{{ title }}\" ditangani oleh {{ agencies }}."),
         "en": ("Case {{ number }} routed", "\"{{ title }}\" is handled by {{ agencies }}."),
     },
-    "case_needs_triage.coordinator": {
+    f"{events.CASE_NEEDS_TRIAGE}.coordinator": {
         "id": ("Perlu dirutekan: {{ title }} ({{ number }})",
                "Laporan {{ village }} ({{ category }}): {{ note }} Mohon tentukan instansi yang "
                "menangani."),
@@ -50,33 +50,33 @@ TEMPLATES = {
                "Report from {{ village }} ({{ category }}): {{ note }} Please choose the agency "
                "to handle it."),
     },
-    "case_needs_triage": {
+    events.CASE_NEEDS_TRIAGE: {
         "id": ("Laporan {{ number }} menunggu koordinator",
                "Koordinator kecamatan akan menentukan instansi yang menangani \"{{ title }}\"."),
         "en": ("Report {{ number }} awaits the coordinator",
                "The district coordinator will choose the agency to handle \"{{ title }}\"."),
     },
-    "task_accepted": {
+    events.TASK_ACCEPTED: {
         "id": ("{{ agency }} menerima kasus {{ number }}",
                "{{ agency }} mulai menangani \"{{ title }}\".{% if note %} Catatan: {{ note }}{% endif %}"),
         "en": ("{{ agency }} accepted case {{ number }}",
                "{{ agency }} is now handling \"{{ title }}\".{% if note %} Note: {{ note }}{% endif %}"),
     },
-    "task_declined": {
+    events.TASK_DECLINED: {
         "id": ("{{ agency }} menolak kasus {{ number }}",
                "{{ agency }} menolak \"{{ title }}\": {{ note }}"),
         "en": ("{{ agency }} declined case {{ number }}",
                "{{ agency }} declined \"{{ title }}\": {{ note }}"),
     },
-    "task_progressed": {
+    events.TASK_PROGRESSED: {
         "id": ("Kemajuan kasus {{ number }}", "{{ agency }}: {{ note }}"),
         "en": ("Progress on case {{ number }}", "{{ agency }}: {{ note }}"),
     },
-    "task_completed": {
+    events.TASK_COMPLETED: {
         "id": ("{{ agency }} menyelesaikan tugasnya ({{ number }})", "{{ agency }}: {{ note }}"),
         "en": ("{{ agency }} completed its task ({{ number }})", "{{ agency }}: {{ note }}"),
     },
-    "case_resolved.village": {
+    f"{events.CASE_RESOLVED}.village": {
         "id": ("Kasus {{ number }} selesai ditangani: mohon konfirmasi",
                "Semua instansi menyatakan \"{{ title }}\" selesai. Mohon konfirmasi bila masalah "
                "sudah teratasi, atau buka kembali bila belum."),
@@ -84,19 +84,19 @@ TEMPLATES = {
                "Every agency reports \"{{ title }}\" as done. Please confirm if the problem is "
                "solved, or reopen the case if it is not."),
     },
-    "case_resolved": {
+    events.CASE_RESOLVED: {
         "id": ("Kasus {{ number }} selesai ditangani",
                "Semua instansi menyatakan \"{{ title }}\" selesai; menunggu konfirmasi desa."),
         "en": ("Case {{ number }} resolved",
                "Every agency reports \"{{ title }}\" as done; awaiting the village's confirmation."),
     },
-    "case_reopened": {
+    events.CASE_REOPENED: {
         "id": ("Kasus {{ number }} dibuka kembali",
                "{{ village }} menyatakan \"{{ title }}\" belum teratasi: {{ note }}"),
         "en": ("Case {{ number }} reopened",
                "{{ village }} says \"{{ title }}\" is not solved: {{ note }}"),
     },
-    "case_closed.system": {
+    f"{events.CASE_CLOSED}.system": {
         "id": ("Kasus {{ number }} ditutup otomatis",
                "\"{{ title }}\" ditutup otomatis karena desa tidak menjawab dalam 10 hari kerja "
                "setelah selesai ditangani."),
@@ -104,13 +104,13 @@ TEMPLATES = {
                "\"{{ title }}\" closed by itself: the village did not answer within 10 working "
                "days after it was resolved."),
     },
-    "case_closed": {
+    events.CASE_CLOSED: {
         "id": ("Kasus {{ number }} ditutup",
                "{{ village }} mengonfirmasi \"{{ title }}\" sudah teratasi. Terima kasih."),
         "en": ("Case {{ number }} closed",
                "{{ village }} confirmed \"{{ title }}\" is solved. Thank you."),
     },
-    "deadline_missed": {
+    events.DEADLINE_MISSED: {
         "id": ("Tenggat terlewat: {{ title }} ({{ number }})",
                "Tenggat untuk {{ deadline }} tugas ini sudah lewat ({{ due }}). Mohon segera "
                "ditindaklanjuti; bila tidak, kasus dieskalasi ke koordinator kecamatan."),
@@ -118,7 +118,7 @@ TEMPLATES = {
                "The deadline to {{ deadline }} this task has passed ({{ due }}). Please act now; "
                "otherwise the case is escalated to the district coordinator."),
     },
-    "case_escalated.regency": {
+    f"{events.CASE_ESCALATED}.regency": {
         "id": ("Eskalasi ke {{ office }}: {{ title }} ({{ number }})",
                "Kasus dari {{ village }}, Kecamatan {{ district }} dieskalasi ke {{ office }}: "
                "{{ note }}"),
@@ -126,13 +126,13 @@ TEMPLATES = {
                "The case from {{ village }}, {{ district }} district, is escalated to the "
                "{{ office_en }}: {{ note }}"),
     },
-    "case_escalated": {
+    events.CASE_ESCALATED: {
         "id": ("Eskalasi: {{ title }} ({{ number }})",
                "Kasus dieskalasi ke {{ level }}: {{ note }}"),
         "en": ("Escalated: {{ title }} ({{ number }})",
                "The case is escalated to the {{ level_en }}: {{ note }}"),
     },
-    "case_closing_soon": {
+    events.CASE_CLOSING_SOON: {
         "id": ("Kasus {{ number }} akan ditutup otomatis",
                "\"{{ title }}\" sudah selesai ditangani. Bila tidak ada jawaban, kasus ditutup "
                "otomatis pada {{ due }}. Konfirmasi atau buka kembali sebelum itu."),
@@ -140,19 +140,19 @@ TEMPLATES = {
                "\"{{ title }}\" is resolved. Without an answer it closes by itself on {{ due }}. "
                "Confirm or reopen it before then."),
     },
-    "task_withdrawn": {
+    events.TASK_WITHDRAWN: {
         "id": ("Tugas {{ agency }} ditarik ({{ number }})",
                "Koordinator menarik tugas {{ agency }} untuk \"{{ title }}\": {{ note }}"),
         "en": ("{{ agency }}'s task withdrawn ({{ number }})",
                "The coordinator withdrew {{ agency }}'s task on \"{{ title }}\": {{ note }}"),
     },
-    "lead_changed": {
+    events.LEAD_CHANGED: {
         "id": ("{{ agency }} kini memimpin kasus {{ number }}",
                "{{ author }} menjadikan {{ agency }} instansi pemimpin untuk \"{{ title }}\": {{ note }}"),
         "en": ("{{ agency }} now leads case {{ number }}",
                "{{ author }} made {{ agency }} the lead agency for \"{{ title }}\": {{ note }}"),
     },
-    "likely_duplicate": {
+    events.LIKELY_DUPLICATE: {
         "id": ("Kemungkinan laporan ganda: {{ title }} ({{ number }})",
                "Laporan baru dari {{ village }} ({{ category }}) mirip kasus {{ other }} yang masih "
                "terbuka. Gabungkan bila sama."),
@@ -160,23 +160,23 @@ TEMPLATES = {
                "A new report from {{ village }} ({{ category }}) looks like open case {{ other }}. "
                "Merge them if they are the same."),
     },
-    "case_merged": {
+    events.CASE_MERGED: {
         "id": ("Laporan {{ number }} digabung ke {{ other }}",
                "\"{{ title }}\" kini ditangani bersama kasus {{ other }}: {{ note }}"),
         "en": ("Report {{ number }} merged into {{ other }}",
                "\"{{ title }}\" is now handled together with case {{ other }}: {{ note }}"),
     },
-    "duplicate_merged": {
+    events.DUPLICATE_MERGED: {
         "id": ("Laporan {{ other }} digabung ke kasus {{ number }}",
                "Laporan {{ other }} digabung ke \"{{ title }}\": {{ note }}"),
         "en": ("Report {{ other }} merged into case {{ number }}",
                "Report {{ other }} was merged into \"{{ title }}\": {{ note }}"),
     },
-    "case_cancelled": {
+    events.CASE_CANCELLED: {
         "id": ("Kasus {{ number }} dibatalkan", "\"{{ title }}\" dibatalkan oleh {{ author }}: {{ note }}"),
         "en": ("Case {{ number }} cancelled", "\"{{ title }}\" was cancelled by {{ author }}: {{ note }}"),
     },
-    "comment_added": {
+    events.COMMENT_ADDED: {
         "id": ("Komentar baru pada kasus {{ number }}", "{{ author }}: {{ body }}"),
         "en": ("New comment on case {{ number }}", "{{ author }}: {{ body }}"),
     },

@@ -180,17 +180,35 @@ def explain(rule, matching, situation, lead, supports):
     return result
 
 
-def next_fallback(rule, tasks_on_case):
-    """After a decline: the first fallback of the rule that never had a task on this case.
+ENDED_TASK_STATUSES = ("declined", "withdrawn")
 
-    So an agency that declined never gets the same case back from the rules.
+
+def next_fallback(rule, declined_role, tasks_on_case, referred):
+    """After a decline: the first fallback of the rule that may take the declined task.
+
+    An agency that declined (or was withdrawn, or was referred the case before) never gets
+    the case back from the rules. An agency already working on the case is passed over,
+    except when the lead declined: then the first fallback that supports it becomes the lead.
     """
-    involved = {task["agency_id"] for task in tasks_on_case}
-    return next((agency_id for agency_id in rule.fallback_agency_ids
-                 if agency_id not in involved), None)
+    ended = {t["agency_id"] for t in tasks_on_case if t["status"] in ENDED_TASK_STATUSES}
+    working = {t["agency_id"] for t in tasks_on_case if t["status"] not in ENDED_TASK_STATUSES}
+    for agency_id in rule.fallback_agency_ids:
+        if agency_id in ended or agency_id in referred:
+            continue
+        if agency_id in working and declined_role != "lead":
+            continue
+        return agency_id
+    return None
 
 
-def explain_referral(declined_name, reason, rule, agency):
+def explain_referral(declined_name, reason, rule, agency, promoted=False):
+    if promoted:
+        return text(f"{declined_name} menolak tugasnya ({reason}). {agency.name}, yang sudah "
+                    f"mendukung, kini memimpin sebagai cadangan yang disebut aturan "
+                    f"«{rule.name}» ({rule.id}).",
+                    f"{declined_name} declined its task ({reason}). {agency.name}, already "
+                    f"supporting, now leads as the fallback named by rule «{rule.name}» "
+                    f"({rule.id}).")
     return text(f"{declined_name} menolak tugasnya ({reason}). Dirujuk ke {agency.name}, "
                 f"cadangan yang disebut aturan «{rule.name}» ({rule.id}).",
                 f"{declined_name} declined its task ({reason}). Referred to {agency.name}, "

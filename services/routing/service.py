@@ -1,13 +1,13 @@
 """The routing service: agencies, the category catalogue, the rules, and each decision."""
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from services.routing import domain
 from services.routing.models import Agency, Base, Decision, Referral, Rule
 from shared import commands, events
 from shared.categories import CATEGORIES
 from shared.db import Database
-from shared.errors import DOMAIN_ERRORS, ValidationFailed
+from shared.errors import DOMAIN_ERRORS, NotFound
 from shared.events import SEVERITIES, utcnow
 from shared.i18n import text
 from shared.messaging import consume_events, rpc
@@ -64,8 +64,7 @@ class RoutingService:
             return
         referred = unit.session.scalars(select(Referral.referred_agency_id).where(
             Referral.case_id == case["id"], Referral.referred_agency_id.is_not(None))).all()
-        candidate = domain.next_fallback(
-            rule, case["tasks"] + [{"agency_id": agency_id} for agency_id in referred])
+        candidate = domain.next_fallback(rule, task["role"], case["tasks"], referred)
         unit.session.add(Referral(case_id=case["id"], declined_agency_id=task["agency_id"],
                                   referred_agency_id=candidate, decided_at=utcnow()))
         if candidate is None:  # nobody left: the coordinator, told of the decline, decides
@@ -75,9 +74,11 @@ class RoutingService:
         planned = domain.plan_tasks(agency, [], utcnow(), deadlines, case["village"]["code"])
         planned[0]["role"] = task["role"]
         unit.emit(events.ROUTING_DECIDED, {
-            "case_id": case["id"], "outcome": "referred", "rule_id": rule.id, "tasks": planned,
-            "explanation": domain.explain_referral(task["agency_name"], declined["note"] or "-",
-                                                   rule, agency)}, correlation_id=case["id"])
+            "case_id": case["id"], "outcome": events.OUTCOME_REFERRED, "rule_id": rule.id, "tasks": planned,
+            "explanation": domain.explain_referral(
+                task["agency_name"], declined["note"] or "-", rule, agency,
+                promoted=any(t["agency_id"] == candidate for t in case["tasks"]))},
+            correlation_id=case["id"])
 
     def _route_new_case(self, unit, case):
         if unit.session.get(Decision, case["id"]) is not None:
@@ -88,7 +89,7 @@ class RoutingService:
             category=case["category"], severity=case["severity"],
             affected_people=case["affected_people"])
         rule, explanation, tasks = self._decide(unit.session, situation, now)
-        outcome = "routed" if rule else "needs_triage"
+        outcome = events.OUTCOME_ROUTED if rule else events.OUTCOME_NEEDS_TRIAGE
         unit.session.add(Decision(case_id=case["id"], outcome=outcome,
                                   rule_id=rule.id if rule else None, explanation=explanation,
                                   tasks=tasks, decided_at=now))
@@ -103,20 +104,34 @@ class RoutingService:
                 for c in CATEGORIES]
 
     @rpc(expected_exceptions=DOMAIN_ERRORS)
-    def agencies(self, regency=None):
-        query = select(Agency).order_by(Agency.regency_code, Agency.id)
-        if regency:
-            query = query.where(Agency.regency_code == regency)
-        with self.db.read() as session:
-            return [agency_view(agency) for agency in session.scalars(query)]
+    def agencies(self, query):
+        """One page of the agencies (of one regency, with `regency`)."""
+        conditions = [Agency.regency_code == query["regency"]] if query.get("regency") else []
+        return self._page(query, select(Agency).where(*conditions)
+                          .order_by(Agency.regency_code, Agency.id), agency_view)
 
     @rpc(expected_exceptions=DOMAIN_ERRORS)
-    def rules(self, regency=None):
-        query = select(Rule).order_by(Rule.scope_code, Rule.category, Rule.id)
-        if regency:
-            query = query.where(Rule.scope_code.startswith(regency))
+    def agency(self, agency_id):
         with self.db.read() as session:
-            return [rule_view(rule) for rule in session.scalars(query)]
+            agency = session.get(Agency, agency_id)
+            if agency is None:
+                raise NotFound(text("Instansi tidak ditemukan.", "Agency not found."))
+            return agency_view(agency)
+
+    @rpc(expected_exceptions=DOMAIN_ERRORS)
+    def rules(self, query, regency=None):
+        """One page of the rules in force (of one regency, with `regency`)."""
+        conditions = [Rule.scope_code.startswith(regency)] if regency else []
+        return self._page(query, select(Rule).where(*conditions)
+                          .order_by(Rule.scope_code, Rule.category, Rule.id), rule_view)
+
+    def _page(self, query, select_rows, view):
+        page, per_page = query["page"], query["per_page"]
+        with self.db.read() as session:
+            total = session.scalar(select(func.count()).select_from(select_rows.subquery()))
+            rows = session.scalars(select_rows.limit(per_page).offset((page - 1) * per_page))
+            return {"items": [view(row) for row in rows], "total": total, "page": page,
+                    "per_page": per_page}
 
     @rpc(expected_exceptions=DOMAIN_ERRORS)
     def preview(self, village, request, lang="id"):
@@ -129,7 +144,7 @@ class RoutingService:
             affected_people=request["affected_people"])
         with self.db.read() as session:
             rule, explanation, tasks = self._decide(session, situation, utcnow())
-        return {"outcome": "routed" if rule else "needs_triage",
+        return {"outcome": events.OUTCOME_ROUTED if rule else events.OUTCOME_NEEDS_TRIAGE,
                 "rule_id": rule.id if rule else None, "explanation": explanation[lang],
                 "tasks": tasks}
 
@@ -138,23 +153,18 @@ class RoutingService:
         """Deadlines and explanation for a coordinator's own choice of agencies."""
         request = commands.load(commands.RouteInput, request)
         now = utcnow()
+        named = ([request["lead"]] if request.get("lead") else []) + request["supports"]
         with self.db.read() as session:
-            chosen, unknown = [], []
-            for index, assignment in enumerate(request["agencies"]):
-                agency = session.get(Agency, assignment["agency_id"])
-                if agency is None or agency.regency_code != case["regency_code"]:
-                    unknown.append(index)
-                else:
-                    chosen.append((agency, assignment["role"]))
-            if unknown:
-                raise ValidationFailed(
-                    text("Instansi tidak dikenal di kabupaten/kota kasus ini.",
-                         "Unknown agency in this case's regency."),
-                    {"agencies": {str(i): {"agency_id": [text("Instansi tidak dikenal.",
-                                                              "Unknown agency.")]}
-                                  for i in unknown}})
-        lead = next((agency for agency, role in chosen if role == "lead"), None)
-        supports = [agency for agency, role in chosen if role == "support"]
+            agencies = {agency_id: session.get(Agency, agency_id) for agency_id in named}
+        unknown = [agency_id for agency_id, agency in agencies.items()
+                   if agency is None or agency.regency_code != case["regency_code"]]
+        if unknown:
+            raise NotFound(text("Instansi tidak ditemukan di kabupaten/kota kasus ini.",
+                                "No such agency in this case's regency."),
+                           {"agencies": [text(f"Tidak ditemukan: {', '.join(unknown)}.",
+                                              f"Not found: {', '.join(unknown)}.")]})
+        lead = agencies[request["lead"]] if request.get("lead") else None
+        supports = [agencies[agency_id] for agency_id in request["supports"]]
         tasks = domain.plan_tasks(lead, supports, now, domain.deadlines_for(case["severity"]),
                                   case["village_code"])
         return {"tasks": tasks, "note": request["note"],

@@ -1,18 +1,18 @@
 """The villages service: the wilayah registry and the village-side intake of reports."""
 import uuid
+from types import SimpleNamespace
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from services.villages import domain, registry
 from services.villages.models import Base, District, Regency, Report, Village
-from shared import commands, events
+from shared import commands, events, policy
 from shared.db import Database
 from shared.errors import DOMAIN_ERRORS, NotFound, ValidationFailed
 from shared.events import iso, utcnow
 from shared.i18n import text
 from shared.messaging import rpc
-from shared.jurisdiction import covers
 
 
 REPORTED_LABEL = text("dilaporkan", "reported")
@@ -127,8 +127,10 @@ class VillagesService:
             report = session.get(Report, case_id) or session.scalar(
                 select(Report).where(Report.tracking_number == str(case_id).upper()))
             refs = report and place_refs(session, report.village_code)
-        if report is None or not covers(actor, refs[0]["code"], refs[1]["code"], refs[2]["code"]):
-            raise NotFound(text("Kasus tidak ditemukan.", "Case not found."))
+        if report is None or not policy.sees_case(actor, SimpleNamespace(
+                village_code=refs[0]["code"], district_code=refs[1]["code"],
+                regency_code=refs[2]["code"], tasks=[])):
+            raise policy.case_not_found()
         created = iso(report.created_at)
         village, district, regency = refs
         return {
@@ -156,22 +158,40 @@ class VillagesService:
         return village_view(refs)
 
     @rpc(expected_exceptions=DOMAIN_ERRORS)
-    def list_villages(self, district=None, q=None, limit=100, offset=0):
-        query = (select(Village, District, Regency)
-                 .join(District, Village.district_code == District.code)
-                 .join(Regency, District.regency_code == Regency.code))
-        if district:
-            query = query.where(Village.district_code == district)
-        if q:
-            pattern = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            query = query.where(Village.name.ilike(f"%{pattern}%", escape="\\"))
-        query = query.order_by(Village.code).limit(limit).offset(offset)
+    def place(self, code, role):
+        """The regency (and name) of the area a new actor of `role` would have as its scope."""
+        level = {policy.VILLAGE: Village, policy.COORDINATOR: District, policy.REGENCY: Regency}
+        model = level.get(role)
         with self.db.read() as session:
-            return [
-                {"code": v.code, "name": v.name, "district": {"code": d.code, "name": d.name},
-                 "regency": {"code": r.code, "name": registry.pretty_regency_name(r.name)}}
-                for v, d, r in session.execute(query)
-            ]
+            row = model and session.get(model, code)
+            if row is None:
+                raise NotFound(text("Wilayah tidak ditemukan.", "No such area."))
+            regency = session.get(Regency, code[:5])
+        return {"code": row.code, "name": row.name,
+                "regency": {"code": regency.code,
+                            "name": registry.pretty_regency_name(regency.name)}}
+
+    @rpc(expected_exceptions=DOMAIN_ERRORS)
+    def list_villages(self, query):
+        """One page of the registry's villages (`district`, `q`: part of the name)."""
+        conditions = []
+        if query.get("district"):
+            conditions.append(Village.district_code == query["district"])
+        if query.get("q"):
+            pattern = query["q"].replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            conditions.append(Village.name.ilike(f"%{pattern}%", escape="\\"))
+        page, per_page = query["page"], query["per_page"]
+        with self.db.read() as session:
+            total = session.scalar(select(func.count()).select_from(Village).where(*conditions))
+            rows = session.execute(
+                select(Village, District, Regency)
+                .join(District, Village.district_code == District.code)
+                .join(Regency, District.regency_code == Regency.code).where(*conditions)
+                .order_by(Village.code).limit(per_page).offset((page - 1) * per_page)).all()
+        items = [{"code": v.code, "name": v.name, "district": {"code": d.code, "name": d.name},
+                  "regency": {"code": r.code, "name": registry.pretty_regency_name(r.name)}}
+                 for v, d, r in rows]
+        return {"items": items, "total": total, "page": page, "per_page": per_page}
 
     @rpc
     def health(self):

@@ -30,15 +30,32 @@ def case_when(client, case_id, status, timeout=15):
     return eventually(reached, timeout=timeout)
 
 
-def inbox_types(client, case_id, expected, timeout=15):
-    """The notification types `client` has for the case, once they include `expected`."""
-    def arrived():
-        response = client.get("/notifications", params={"case_id": case_id})
+def every(client, path, **params):
+    """Every item of a paged list, read page after page."""
+    items, page = [], 1
+    while True:
+        response = client.get(path, params={**params, "page": page, "per_page": 100})
         assert response.status_code == 200, response.text
-        types = [n["type"] for n in response.json()]
+        body = response.json()
+        items += body["items"]
+        if len(items) >= body["total"] or not body["items"]:
+            return items
+        page += 1
+
+
+def timeline(client, case_id):
+    """The whole timeline of a case, oldest first."""
+    return every(client, f"/cases/{case_id}/timeline")
+
+
+def inbox_types(client, case_id, expected, timeout=15):
+    """The notifications `client` has for the case, once their types include `expected`."""
+    def arrived():
+        inbox = every(client, "/notifications", case_id=case_id)
+        types = [n["type"] for n in inbox]
         missing = [t for t in expected if t not in types]
         assert not missing, f"{client.name} has {types}, still missing {missing}"
-        return response.json()
+        return inbox
 
     return eventually(arrived, timeout=timeout)
 

@@ -2,6 +2,7 @@
 directory, every service as a real `jembatan run` process, the demo city seeded."""
 import json
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -12,7 +13,8 @@ import requests
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
-from tests.broker import Vhost, eventually, free_port
+from jembatan import broker
+from tests.broker import BROKER_USER, MANAGEMENT, Vhost, eventually, free_port
 from tests.databases import PostgresDatabases
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -30,22 +32,28 @@ class Client:
         headers.update(extra or {})
         return headers
 
-    def get(self, path, **kwargs):
-        return requests.get(self.base + path, headers=self.headers(kwargs.pop("headers", None)),
-                            timeout=20, **kwargs)
-
-    def post(self, path, body=None, **kwargs):
+    def request(self, method, path, body=None, **kwargs):
         if body is not None:
             kwargs["json"] = body
-        return requests.post(self.base + path, headers=self.headers(kwargs.pop("headers", None)),
-                             timeout=20, **kwargs)
+        return requests.request(method, self.base + path, timeout=20,
+                                headers=self.headers(kwargs.pop("headers", None)), **kwargs)
+
+    def get(self, path, **kwargs):
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path, body=None, **kwargs):
+        return self.request("POST", path, body, **kwargs)
+
+    def delete(self, path, **kwargs):
+        return self.request("DELETE", path, **kwargs)
 
 
 class System:
     """`database` is "sqlite" (a file per service) or "postgresql" (a database per service)."""
 
-    def __init__(self, tmp_path, database="sqlite", scheduler_seconds=0.5):
+    def __init__(self, tmp_path, database="sqlite", scheduler_seconds=0.5, env=None):
         self.scheduler_seconds = scheduler_seconds
+        self.extra_env = env or {}
         self.database = database
         self.postgres = PostgresDatabases() if database == "postgresql" else None
         self.urls = {}
@@ -70,7 +78,10 @@ class System:
                     "JEMBATAN_HTTP_PORT": str(self.port), "JEMBATAN_HTTP_HOST": "127.0.0.1",
                     "JEMBATAN_RPC_TIMEOUT": "3", "JEMBATAN_LOG_LEVEL": "INFO",
                     "JEMBATAN_CLOCK_OFFSET_FILE": str(self.clock_file),
-                    "JEMBATAN_SCHEDULER_SECONDS": str(self.scheduler_seconds)}
+                    "JEMBATAN_SCHEDULER_SECONDS": str(self.scheduler_seconds),
+                    # The tests are the demo's own tools: no rate limits, unless one asks.
+                    "JEMBATAN_RATE_LIMIT_PER_TOKEN": "0", "JEMBATAN_RATE_LIMIT_PER_ADDRESS": "0",
+                    **self.extra_env}
         for name in list(self.env):
             if name.startswith("JEMBATAN_DATABASE_URL_"):
                 del self.env[name]
@@ -83,17 +94,28 @@ class System:
                                 check=True, timeout=120)
         for actor in json.loads(seeded.stdout)["actors"]:
             self.actors[(actor["role"], actor["scope"])] = actor
+        # Each service connects as its own broker user, allowed only what it uses.
+        self.broker_passwords = {service: secrets.token_urlsafe(16) for service in SERVICES}
+        broker.ensure_users(MANAGEMENT, BROKER_USER, self.vhost.name, self.broker_passwords,
+                            prefix=self.vhost.name)
         for service in SERVICES:
             self.run(service)
         self.wait_healthy()
         return self
+
+    def amqp_uri_of(self, service):
+        """The AMQP URI of a service's own broker user."""
+        user = broker.user_name(service, prefix=self.vhost.name)
+        return (f"amqp://{user}:{self.broker_passwords[service]}@127.0.0.1:5672/"
+                f"{self.vhost.name}")
 
     def run(self, service, replica=None):
         """Start a service; `replica` names a further process of the same service."""
         name = replica or service
         log = open(self.logs / f"{name}.log", "ab")
         self.processes[name] = subprocess.Popen(
-            [sys.executable, "-m", "jembatan", "run", service], env=self.env, cwd=ROOT,
+            [sys.executable, "-m", "jembatan", "run", service], cwd=ROOT,
+            env={**self.env, "AMQP_URI": self.amqp_uri_of(service)},
             stdout=log, stderr=subprocess.STDOUT)
 
     def set_clock(self, moment):
@@ -135,6 +157,7 @@ class System:
         for engine in self.engines.values():
             engine.dispose()
         self.vhost.delete()
+        broker.delete_users(MANAGEMENT, BROKER_USER, SERVICES, prefix=self.vhost.name)
         if self.postgres is not None:
             self.postgres.drop_all()
 

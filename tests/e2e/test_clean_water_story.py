@@ -2,7 +2,7 @@
 from datetime import datetime
 
 from tests.e2e.helpers import (
-    BUMIAJI, PUNTEN, case_when, clean_water_report, inbox_types, report, task_of,
+    BUMIAJI, PUNTEN, case_when, clean_water_report, every, inbox_types, report, task_of, timeline,
 )
 from tests.broker import eventually
 
@@ -86,8 +86,8 @@ def test_punten_reports_no_clean_water_and_sees_it_solved(system):
     assert pdam.post(f"{base}/{pdam_task}/progress", {"note": "lagi"}).status_code == 409
 
     # 5. The timeline shows every step, who did it and when, oldest first.
-    timeline = coordinator.get(f"/cases/{case_id}/timeline").json()
-    steps = [(e["type"], e["actor"]["name"]) for e in timeline]
+    entries = timeline(coordinator, case_id)
+    steps = [(e["type"], e["actor"]["name"]) for e in entries]
     assert steps == [
         ("reported", "Operator Desa Punten"),
         ("routed", "Jembatan"),
@@ -101,10 +101,10 @@ def test_punten_reports_no_clean_water_and_sees_it_solved(system):
         ("resolved", "Jembatan"),
         ("closed", "Operator Desa Punten"),
     ]
-    times = [at(e["at"]) for e in timeline]
+    times = [at(e["at"]) for e in entries]
     assert times == sorted(times)
-    assert "Pipa transmisi bocor diganti" in timeline[4]["summary"]
-    assert "PDAM" in timeline[1]["summary"] and "Pekerjaan Umum" in timeline[1]["summary"]
+    assert "Pipa transmisi bocor diganti" in entries[4]["summary"]
+    assert "PDAM" in entries[1]["summary"] and "Pekerjaan Umum" in entries[1]["summary"]
 
 
 def test_each_notification_is_read_by_its_owner_only(system):
@@ -118,7 +118,7 @@ def test_each_notification_is_read_by_its_owner_only(system):
         f"/notifications/{notification['id']}/read").status_code == 404
     read = village.post(f"/notifications/{notification['id']}/read")
     assert read.status_code == 200 and read.json()["read_at"] is not None
-    unread = village.get("/notifications", params={"unread": "true", "case_id": case_id}).json()
+    unread = every(village, "/notifications", unread="true", case_id=case_id)
     assert notification["id"] not in [n["id"] for n in unread]
 
 
@@ -137,7 +137,7 @@ def test_a_report_without_a_matching_rule_waits_for_the_coordinator(system):
     assert any("Perlu dirutekan" in n["title"] for n in triage)
 
     # A village may not route; the coordinator routes by hand.
-    route = {"agencies": [{"agency_id": "pupr-batu", "role": "lead"}],
+    route = {"lead": "pupr-batu",
              "note": "Bangunan publik: ditangani Dinas PUPR"}
     refused = village.post(f"/cases/{case_id}/route", route)
     assert refused.status_code == 403 and refused.json()["error"]["code"] == "forbidden"
@@ -150,8 +150,8 @@ def test_a_report_without_a_matching_rule_waits_for_the_coordinator(system):
     assert "Koordinator Kecamatan Bumiaji" in case["routing"]["explanation"]
     inbox_types(system.agency("pupr-batu"), case_id, ["case_routed"])
     inbox_types(village, case_id, ["case_routed"])
-    timeline = coordinator.get(f"/cases/{case_id}/timeline").json()
-    assert [(e["type"], e["actor"]["role"]) for e in timeline] == [
+    entries = timeline(coordinator, case_id)
+    assert [(e["type"], e["actor"]["role"]) for e in entries] == [
         ("reported", "village"), ("needs_triage", "system"), ("routed", "coordinator")]
     assert eventually(lambda: system.count("routing", "decisions", case_id=case_id) == 1)
 

@@ -6,7 +6,9 @@ import pytest
 
 from shared import workdays
 from tests.broker import eventually
-from tests.e2e.helpers import BUMIAJI, PUNTEN, case_when, clean_water_report, inbox_types, report
+from tests.e2e.helpers import (
+    BUMIAJI, PUNTEN, case_when, clean_water_report, every, inbox_types, report, timeline,
+)
 from tests.e2e.system import System
 
 MINUTE = timedelta(minutes=1)
@@ -27,7 +29,7 @@ def at(value):
 
 
 def timeline_types(system, case_id):
-    return [e["type"] for e in system.admin().get(f"/cases/{case_id}/timeline").json()]
+    return [e["type"] for e in timeline(system.admin(), case_id)]
 
 
 def test_a_silent_agency_is_reminded_then_the_case_climbs_to_the_kantor_walikota(system):
@@ -67,7 +69,7 @@ def test_a_silent_agency_is_reminded_then_the_case_climbs_to_the_kantor_walikota
     assert accepted.status_code == 200, accepted.text
     assert at(task["due_at"]) < regency_due + MINUTE
     eventually(lambda: timeline_types(system, case["id"])[-1] == "deadline_missed")
-    last = system.coordinator().get(f"/cases/{case['id']}/timeline").json()[-1]
+    last = timeline(system.coordinator(), case["id"])[-1]
     assert last["data"]["deadline"] == "complete"
 
 
@@ -107,7 +109,7 @@ def test_with_two_replicas_each_deadline_is_handled_once_and_a_restart_misses_no
     inbox_types(system.coordinator("35.79.01"), case["id"], ["case_escalated"], timeout=90)
     types = timeline_types(system, case["id"])
     assert types.count("deadline_missed") == 1 and types.count("escalated") == 1
-    reminders = [n for n in pdam.get("/notifications", params={"case_id": case["id"]}).json()
+    reminders = [n for n in every(pdam, "/notifications", case_id=case["id"])
                  if n["type"] == "deadline_missed"]
     assert len(reminders) == 1
 
@@ -147,7 +149,7 @@ def test_the_flood_in_bulukerto_from_report_to_confirmation(system):
         "bpbd-batu": "pending", "pupr-batu": "pending", "dinsos-batu": "declined",
         "satpolpp-batu": "pending"}
     assert "Satuan Polisi Pamong Praja" in case["routing"]["explanation"]
-    assert dinsos.get(f"/cases/{case_id}").status_code == 200  # it still sees what it declined
+    assert dinsos.get(f"/cases/{case_id}").status_code == 404  # declined: the case is gone for it
 
     act(satpol, "satpolpp-batu", "accept", {"note": "Tim evakuasi berangkat"})
     act(pupr, "pupr-batu", "accept", {})

@@ -14,10 +14,12 @@ import requests
 from sqlalchemy import create_engine, text
 from kombu import Connection, Producer
 
-from shared import dead_letters
+from shared import dead_letters, signing
 from shared.messaging import EVENTS_EXCHANGE
 from tests.broker import eventually
-from tests.e2e.helpers import PUNTEN, case_when, clean_water_report, inbox_types, task_of
+from tests.e2e.helpers import (
+    PUNTEN, case_when, clean_water_report, inbox_types, task_of, timeline,
+)
 from tests.e2e.system import SERVICES
 
 VILLAGES = ["35.79.02.2001", "35.79.02.2008", "35.79.01.2005", "35.79.03.2004"]
@@ -46,6 +48,11 @@ def send_reports(system, count, tag):
     return eventlet.spawn(lambda: list(eventlet.GreenPool(5).imap(one, range(count))))
 
 
+def reports_flowing(system, before, at_least):
+    """Wait until villages has taken `at_least` more reports than `before`."""
+    eventually(lambda: system.count("villages", "reports") >= before + at_least, timeout=60)
+
+
 def assert_every_report_routed_once(system):
     """Every report villages accepted is one case in requests, decided once by routing, with
     its two tasks and one `routed` step, and each party told of it once."""
@@ -68,8 +75,8 @@ def assert_every_report_routed_once(system):
 def test_every_service_killed_in_turn_while_reports_flow_loses_and_doubles_nothing(system):
     before = system.count("villages", "reports")
     sender = send_reports(system, 200, "kill9")
-    for service in SERVICES:
-        eventlet.sleep(0.3)
+    for turn, service in enumerate(SERVICES, start=1):
+        reports_flowing(system, before, 10 * turn)  # each killed while reports are in flight
         system.kill(service, signal.SIGKILL)
         system.run(service)
         system.wait_healthy()
@@ -80,8 +87,9 @@ def test_every_service_killed_in_turn_while_reports_flow_loses_and_doubles_nothi
 
 
 def test_a_service_stopped_with_sigterm_finishes_its_work_first(system):
+    before = system.count("villages", "reports")
     sender = send_reports(system, 40, "sigterm")
-    eventlet.sleep(0.5)
+    reports_flowing(system, before, 5)
     process = system.processes.pop("requests")
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=30) == 0
@@ -99,7 +107,7 @@ def test_a_repeated_or_late_event_changes_nothing(system):
     assert pdam.post(f"/cases/{case['id']}/tasks/{task}/accept", {}).status_code == 200
     inbox_types(village, case["id"], ["task_accepted"])
     notified = system.count("notifications", "notifications", case_id=case["id"])
-    timeline = village.get(f"/cases/{case['id']}/timeline").json()
+    steps = timeline(village, case["id"])
 
     # Every event of this case, three times over and newest first; plus routing's decision
     # again under a new id, as if routing had decided twice.
@@ -117,7 +125,8 @@ def test_a_repeated_or_late_event_changes_nothing(system):
         producer = Producer(connection.default_channel)
         for body in bodies * 3 + [json.dumps(redecided)]:
             producer.publish(body, exchange=EVENTS_EXCHANGE, routing_key=json.loads(body)["type"],
-                             content_type="application/json", content_encoding="utf-8")
+                             content_type="application/json", content_encoding="utf-8",
+                             headers={signing.SIGNATURE_HEADER: signing.signature(body.encode())})
 
     # A later, real step goes through; the repeats changed nothing.
     assert pdam.post(f"/cases/{case['id']}/tasks/{task}/progress", {"note": "Jalan"}).status_code == 200
@@ -128,15 +137,17 @@ def test_a_repeated_or_late_event_changes_nothing(system):
     now = village.get(f"/cases/{case['id']}").json()
     assert now["status"] == "in_progress"
     assert len(now["tasks"]) == 2
-    assert village.get(f"/cases/{case['id']}/timeline").json()[:len(timeline)] == timeline
-    assert system.count("requests", "timeline", case_id=case["id"]) == len(timeline) + 1
+    assert timeline(village, case["id"])[:len(steps)] == steps
+    assert system.count("requests", "timeline", case_id=case["id"]) == len(steps) + 1
 
 
 def test_a_poison_message_is_dead_lettered_and_the_next_reports_flow(system):
-    with Connection(system.vhost.uri) as connection:
+    poison = json.dumps({"type": "case_opened", "payload": "rusak"})
+    with Connection(system.vhost.uri) as connection:  # signed: a producer's bug, not a forgery
         Producer(connection.default_channel).publish(
-            json.dumps({"type": "case_opened", "payload": "rusak"}), exchange=EVENTS_EXCHANGE,
-            routing_key="case_opened", content_type="application/json", content_encoding="utf-8")
+            poison, exchange=EVENTS_EXCHANGE, routing_key="case_opened",
+            content_type="application/json", content_encoding="utf-8",
+            headers={signing.SIGNATURE_HEADER: signing.signature(poison.encode())})
     letters = eventually(lambda: len(dead_letters.list_all(system.vhost.uri)) == 2
                          and dead_letters.list_all(system.vhost.uri))
     assert sorted(letter.queue for letter in letters) == [
@@ -152,8 +163,9 @@ def test_a_poison_message_is_dead_lettered_and_the_next_reports_flow(system):
 @pytest.mark.skipif(shutil.which("rabbitmqctl") is None, reason="needs rabbitmqctl on this machine")
 def test_reports_while_the_broker_restarts_are_refused_or_delivered_never_lost(system):
     village = system.village(PUNTEN)
+    before = system.count("villages", "reports")
     sender = send_reports(system, 40, "broker")
-    eventlet.sleep(0.5)
+    reports_flowing(system, before, 5)
     subprocess.run(["rabbitmqctl", "-q", "stop_app"], check=True, timeout=60)
     try:
         refused = village.post("/reports", clean_water_report(title="Saat broker mati"))
@@ -199,7 +211,7 @@ def test_a_services_database_down_for_30_seconds_delays_its_events_and_loses_non
         cases = village.get("/cases")
         assert cases.status_code == 503, cases.text
         assert cases.json()["error"]["code"] == "unavailable"
-        eventlet.sleep(30)  # the fault lasts 30 seconds
+        eventlet.sleep(30)  # the fault itself: the database stays away 30 seconds
     finally:
         unblock(system, "requests")
     assert_every_report_routed_once(system)

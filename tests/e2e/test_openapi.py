@@ -5,7 +5,7 @@ from marshmallow import ValidationError
 from services.gateway import schemas
 from tests.e2e.helpers import PUNTEN, case_when, clean_water_report, inbox_types, report, task_of
 
-CONTRACT = [  # API.md, "Endpoints"
+CONTRACT = [  # docs/api.md, "Endpoints"
     ("get", "/health"), ("get", "/categories"), ("get", "/villages"), ("post", "/reports"),
     ("get", "/cases"), ("get", "/cases/{case_id}"), ("get", "/cases/{case_id}/timeline"),
     ("post", "/cases/{case_id}/comments"),
@@ -18,6 +18,10 @@ CONTRACT = [  # API.md, "Endpoints"
     ("get", "/cases/summary"), ("get", "/notifications"),
     ("post", "/notifications/{notification_id}/read"), ("get", "/agencies"),
     ("get", "/routing/rules"), ("post", "/routing/preview"), ("get", "/openapi.json"),
+    ("post", "/auth/login"), ("post", "/auth/logout"), ("get", "/me"), ("get", "/actors"),
+    ("post", "/actors"), ("post", "/actors/{actor_id}/disable"),
+    ("post", "/actors/{actor_id}/tokens"), ("delete", "/tokens/{token_id}"), ("get", "/audit"),
+    ("post", "/notifications/read-all"),
 ]
 
 
@@ -48,8 +52,8 @@ def test_answers_match_their_documented_schemas(system):
     anonymous = system.anonymous()
 
     matches(schemas.Health(), anonymous.get("/health").json())
-    matches(schemas.CategoryOut(many=True), anonymous.get("/categories").json())
-    matches(schemas.VillageOut(many=True), village.get("/villages", params={"district": "35.79.02"}).json())
+    matches(schemas.CategoryList(), anonymous.get("/categories").json())
+    matches(schemas.VillageList(), village.get("/villages", params={"district": "35.79.02"}).json())
     accepted = report(village, clean_water_report(location={"lat": -7.81, "lon": 112.52}))
     matches(schemas.ReportAccepted(), accepted)
     case = case_when(village, accepted["case_id"], "routed")
@@ -57,15 +61,18 @@ def test_answers_match_their_documented_schemas(system):
     matches(schemas.CaseList(), coordinator.get("/cases").json())
     matches(schemas.CaseList(), coordinator.get("/escalations").json())
     matches(schemas.CaseSummaryCounts(), coordinator.get("/cases/summary").json())
+    matches(schemas.MeOut(), village.get("/me").json())
+    matches(schemas.ActorList(), system.admin().get("/actors").json())
+    matches(schemas.AuditList(), system.admin().get("/audit").json())
     task = task_of(case, "pdam-batu")["id"]
     matches(schemas.TaskOut(), pdam.post(f"/cases/{case['id']}/tasks/{task}/accept", {}).json())
     matches(schemas.CommentOut(), village.post(f"/cases/{case['id']}/comments", {"body": "Terima kasih"}).json())
-    matches(schemas.TimelineEntryOut(many=True), coordinator.get(f"/cases/{case['id']}/timeline").json())
+    matches(schemas.TimelineList(), coordinator.get(f"/cases/{case['id']}/timeline").json())
     inbox = inbox_types(pdam, case["id"], ["case_routed", "comment_added"])
-    matches(schemas.NotificationOut(many=True), inbox)
+    matches(schemas.NotificationList(), pdam.get("/notifications").json())
     matches(schemas.NotificationOut(), pdam.post(f"/notifications/{inbox[0]['id']}/read").json())
-    matches(schemas.AgencyOut(many=True), village.get("/agencies", params={"regency": "35.79"}).json())
-    matches(schemas.RuleOut(many=True), coordinator.get("/routing/rules").json())
+    matches(schemas.AgencyList(), village.get("/agencies", params={"regency": "35.79"}).json())
+    matches(schemas.RuleList(), coordinator.get("/routing/rules").json())
     preview = coordinator.post("/routing/preview", {"village_code": PUNTEN, "category": "banjir-bencana",
                                                     "severity": "critical", "affected_people": 40})
     matches(schemas.PreviewOut(), preview.json())

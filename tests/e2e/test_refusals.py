@@ -48,7 +48,7 @@ VALID = {
     "accept": {"note": "Siap"}, "decline": {"reason": "Bukan kewenangan kami"},
     "progress": {"note": "Sedang dikerjakan"}, "complete": {"note": "Selesai"},
     "confirm": {"note": "Terima kasih"}, "reopen": {"reason": "Air belum mengalir"},
-    "route": {"agencies": [{"agency_id": "bpbd-batu", "role": "support"}], "note": "Bantu"},
+    "route": {"supports": ["bpbd-batu"], "note": "Bantu"},
     "preview": {"village_code": PUNTEN, "category": "air-bersih", "severity": "high"},
 }
 
@@ -89,15 +89,15 @@ BAD_BODIES = [
     ("complete", {"note": ["selesai"]}, "note"),
     ("confirm", {"catatan": "x"}, "catatan"),
     ("reopen", {}, "reason"),
-    ("route", with_("route", agencies=...), "agencies"),
-    ("route", with_("route", agencies=[]), "agencies"),
-    ("route", with_("route", agencies=[{"agency_id": "bpbd-batu", "role": "boss"}]), "agencies"),
-    ("route", with_("route", agencies=[{"agency_id": "pdam-malang", "role": "lead"}]), "agencies"),
-    ("route", with_("route", agencies=[{"agency_id": "bpbd-batu", "role": "lead"},
-                                       {"agency_id": "dinsos-batu", "role": "lead"}]), "agencies"),
+    ("route", with_("route", supports=...), "lead"),
+    ("route", with_("route", supports=[]), "lead"),
+    ("route", with_("route", supports=["Dinas BPBD"]), "supports"),
+    ("route", with_("route", supports=["bpbd-batu", "bpbd-batu"]), "supports"),
+    ("route", with_("route", supports="bpbd-batu"), "supports"),
+    ("route", with_("route", lead=["bpbd-batu"]), "lead"),
+    ("route", with_("route", lead=None), "lead"),
+    ("route", with_("route", agencies=[{"agency_id": "bpbd-batu", "role": "lead"}]), "agencies"),
     ("route", with_("route", note=...), "note"),
-    ("route", with_("route", agencies="bpbd-batu"), "agencies"),
-    ("preview", with_("preview", village_code="35.79.02.2999"), "village_code"),
     ("preview", with_("preview", village_code="Punten"), "village_code"),
     ("preview", with_("preview", category="air-minum"), "category"),
     ("preview", with_("preview", severity=...), "severity"),
@@ -118,6 +118,25 @@ def assert_error(response, status, code):
     assert isinstance(error["message"], str) and error["message"]
     assert isinstance(error["details"], dict)
     return error
+
+
+# (endpoint, body, the field naming what was not found): a reference to what does not
+# exist, or is outside the caller's area, is not found, as a resource would be.
+UNKNOWN_REFERENCES = [
+    ("route", with_("route", supports=["pdam-malang"]), "agencies"),
+    ("route", with_("route", lead="pdam-malang"), "agencies"),
+    ("preview", with_("preview", village_code="35.79.02.2999"), "village_code"),
+    ("preview", with_("preview", village_code="35.07.01.2001"), "village_code"),
+]
+
+
+@pytest.mark.parametrize("endpoint,body,field", UNKNOWN_REFERENCES)
+def test_a_body_naming_what_is_not_there_answers_not_found(system, routed, endpoint, body, field):
+    before = snapshot(system)
+    response = caller(system, endpoint).post(paths(routed)[endpoint], body)
+    error = assert_error(response, 404, "not_found")
+    assert error["details"].get(field), error
+    assert snapshot(system) == before
 
 
 @pytest.mark.parametrize("endpoint,body,field", BAD_BODIES,

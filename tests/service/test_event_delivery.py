@@ -10,7 +10,7 @@ import pytest
 from kombu import Connection
 from nameko.containers import ServiceContainer
 
-from shared import events, messaging
+from shared import events, messaging, signing
 from shared.events import make_event
 from shared.messaging import EVENTS_EXCHANGE, EventPublisher, consume_events
 from tests.broker import eventually
@@ -68,6 +68,12 @@ def routing(amqp_uri, monkeypatch):
     container.stop()
 
 
+def signed(body):
+    """The headers of a message signed as Jembatan's services sign theirs."""
+    raw = body if isinstance(body, bytes) else body.encode("utf-8")
+    return {signing.SIGNATURE_HEADER: signing.signature(raw)}
+
+
 def publish_raw(amqp_uri, body, **options):
     publisher = EventPublisher(amqp_uri)
     try:
@@ -88,8 +94,9 @@ def test_a_failing_handler_is_retried_then_dead_lettered_and_the_next_event_flow
     routing.start()
     publisher = EventPublisher(amqp_uri)
     failing = case_opened("gagal")
-    publisher.publish_raw(json.dumps(failing), exchange=EVENTS_EXCHANGE, routing_key="case_opened",
-                          message_id=failing["event_id"], headers={"x-trace": "trace-42"})
+    body = json.dumps(failing)
+    publisher.publish_raw(body, exchange=EVENTS_EXCHANGE, routing_key="case_opened",
+                          message_id=failing["event_id"], headers={"x-trace": "trace-42", **signed(body)})
     publisher.publish(case_opened("berhasil"))
     publisher.close()
 
@@ -124,13 +131,20 @@ def test_a_failing_message_waits_aside_and_does_not_hold_up_the_next(amqp_uri, m
         container.stop()
 
 
+NO_ENVELOPE = json.dumps({"hello": "world"})
+UNKNOWN_VERSION = json.dumps(dict(case_opened("x"), version=99))
+FORGED = json.dumps(case_opened("palsu"))
+
+
 @pytest.mark.parametrize("body,options,reason", [
     (b"{not json", {"content_type": "application/json"}, "undecodable"),
     (b"\x00\x01", {"content_type": "application/octet-stream", "content_encoding": "binary"},
      "undecodable"),
-    (json.dumps({"hello": "world"}), {}, "invalid event"),
-    (json.dumps(dict(case_opened("x"), version=99)), {}, "invalid event"),
-], ids=["bad-json", "binary", "no-envelope", "unknown-version"])
+    (NO_ENVELOPE, {"headers": signed(NO_ENVELOPE)}, "invalid event"),
+    (UNKNOWN_VERSION, {"headers": signed(UNKNOWN_VERSION)}, "invalid event"),
+    (FORGED, {}, "unsigned or forged"),
+    (FORGED, {"headers": {signing.SIGNATURE_HEADER: "0" * 64}}, "unsigned or forged"),
+], ids=["bad-json", "binary", "no-envelope", "unknown-version", "unsigned", "forged"])
 def test_a_message_nobody_can_read_is_dead_lettered_and_the_next_event_flows(
         amqp_uri, routing, body, options, reason):
     routing.start()

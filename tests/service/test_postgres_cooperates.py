@@ -4,6 +4,7 @@ import pytest
 from sqlalchemy import text
 
 from shared.db import make_engine
+from tests.broker import eventually
 from tests.databases import PostgresDatabases, require_postgres
 
 
@@ -23,8 +24,10 @@ def test_a_slow_query_lets_other_workers_run(engine):
             connection.execute(text("SELECT pg_sleep(3)"))
 
     sleeper = eventlet.spawn(slow)
-    eventlet.sleep(0)  # let it send its query
     with engine.connect() as connection:
+        eventually(lambda: connection.execute(text(  # the slow query is running
+            "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' "
+            "AND query = 'SELECT pg_sleep(3)'")).scalar() == 1)
         assert connection.execute(text("SELECT 41 + 1")).scalar() == 42
     assert not sleeper.dead, "the quick query had to wait for the slow one: the driver blocks"
     sleeper.wait()

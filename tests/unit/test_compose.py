@@ -17,7 +17,8 @@ COMPOSE_FILE = ROOT / "docker-compose.yml"
 DOCKERFILE = ROOT / "Dockerfile"
 SOURCE_DIRS = ("shared", "services", "jembatan")
 DATABASE_URL_PREFIX = "JEMBATAN_DATABASE_URL_"
-ONE_SHOTS = {"seed": ["jembatan", "demo", "seed"]}
+BROKER_PASSWORD_PREFIX = "JEMBATAN_BROKER_PASSWORD_"
+ONE_SHOTS = {"seed": ["jembatan", "demo", "seed"], "broker-users": ["jembatan", "broker", "users"]}
 
 
 @pytest.fixture(scope="module")
@@ -140,11 +141,13 @@ def test_every_variable_set_for_an_app_container_is_read_by_the_code(compose, so
 
     for name, service in app_services(compose).items():
         for variable in environment_of(service):
-            if variable.startswith(DATABASE_URL_PREFIX):
-                owner = variable[len(DATABASE_URL_PREFIX):].lower()
+            prefix = next((p for p in (DATABASE_URL_PREFIX, BROKER_PASSWORD_PREFIX)
+                           if variable.startswith(p)), None)
+            if prefix:
+                owner = variable[len(prefix):].lower()
                 assert owner in SERVICES, \
                     f"{name}: {variable} names no service of shared.config.SERVICES"
-                literal = r"[\"']" + re.escape(DATABASE_URL_PREFIX)
+                literal = r"[\"']" + re.escape(prefix)
             else:
                 literal = r"[\"']" + re.escape(variable) + r"[\"']"
             assert read_by_code(literal), \
@@ -161,6 +164,20 @@ def test_each_service_is_configured_for_itself(compose):
                 f"{name}: {own} is not a postgresql:// URL"
             others = [v for v in environment if v.startswith(DATABASE_URL_PREFIX) and v != own]
             assert not others, f"{name}: sets {others}, the databases of other services"
+
+
+def test_each_service_connects_as_its_own_broker_user_never_guest(compose):
+    users = {}
+    for service, names in run_containers(compose).items():
+        for name in names:
+            uri = str(environment_of(compose["services"][name])["AMQP_URI"])
+            user = re.match(r"amqp://([^:@/]+)", uri).group(1)
+            assert user == f"jembatan-{service}", f"{name} connects as {user}"
+            users[service] = user
+    administrator = environment_of(compose["services"]["rabbitmq"])["RABBITMQ_DEFAULT_USER"]
+    assert "guest" not in str(administrator)
+    made = environment_of(compose["services"]["broker-users"])
+    assert {f"{BROKER_PASSWORD_PREFIX}{service.upper()}" for service in SERVICES} <= set(made)
 
 
 def test_the_gateway_publishes_its_http_port(compose):

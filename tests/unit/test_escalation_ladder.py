@@ -6,7 +6,7 @@ import pytest
 from services.notifications.domain import recipients
 from services.requests import domain, ladder
 from shared import events
-from shared.errors import Conflict, Forbidden
+from shared.errors import Conflict, Forbidden, NotFound
 from tests.unit.standins import Case, Task
 
 UTC = timezone.utc
@@ -14,6 +14,10 @@ WIB = timezone(timedelta(hours=7))
 PDAM_OFFICER = {"id": "o-pdam", "role": "agency", "name": "Petugas PDAM", "scope": "pdam-batu"}
 COORDINATOR = {"id": "c", "role": "coordinator", "name": "Koordinator Bumiaji", "scope": "35.79.02"}
 VILLAGE = {"id": "v", "role": "village", "name": "Operator Desa Punten", "scope": "35.79.02.2001"}
+REGENCY = {"id": "r", "role": "regency", "name": "Kantor Walikota Batu", "scope": "35.79"}
+ADMIN = {"id": "a", "role": "admin", "name": "Admin", "scope": None}
+OTHER_COORDINATOR = {"id": "c2", "role": "coordinator", "name": "Koordinator Batu",
+                     "scope": "35.79.01"}
 
 
 def routed_case(**fields):
@@ -105,6 +109,30 @@ def test_a_coordinator_escalates_by_hand_with_a_reason_once():
         ladder.escalate_by_hand(routed_case(tasks=[Task()]), VILLAGE, wib(14, 9), "x")
     # The ladder then has nothing higher to escalate to, but still reminds the agency.
     assert [f.type for f in ladder.watch(case, wib(31, 9))] == ["deadline_missed"]
+
+
+@pytest.mark.parametrize("actor", [VILLAGE, PDAM_OFFICER, REGENCY, ADMIN])
+def test_only_a_coordinator_escalates_by_hand(actor):
+    # Changed on purpose: the regency office and admin see the case but may not escalate it.
+    case = routed_case(tasks=[Task(accept_due_at=wib(20, 16))])
+    with pytest.raises(Forbidden):
+        ladder.escalate_by_hand(case, actor, wib(14, 9), "x")
+    assert case.escalation_level == ladder.NONE
+
+
+def test_a_coordinator_of_another_district_does_not_find_the_case_to_escalate():
+    case = routed_case(tasks=[Task(accept_due_at=wib(20, 16))])
+    with pytest.raises(NotFound):
+        ladder.escalate_by_hand(case, OTHER_COORDINATOR, wib(14, 9), "x")
+    assert case.escalation_level == ladder.NONE
+
+
+@pytest.mark.parametrize("final", domain.FINAL_STATUSES)
+def test_a_closed_or_cancelled_case_is_not_escalated_by_hand(final):
+    case = routed_case(status=final, tasks=[Task(status=domain.COMPLETED)])
+    with pytest.raises(Conflict):
+        ladder.escalate_by_hand(case, COORDINATOR, wib(14, 9), "x")
+    assert case.escalation_level == ladder.NONE
 
 
 def test_an_unanswered_resolved_case_warns_the_village_then_closes_itself():

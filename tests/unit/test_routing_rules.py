@@ -10,7 +10,7 @@ import pytest
 
 from services.routing.domain import (
     DEFAULT_DEADLINES, Situation, applies, choose_rule, deadlines_for, explain, explain_manual,
-    plan_tasks, scope_level, specificity,
+    explain_referral, next_fallback, plan_tasks, scope_level, specificity,
 )
 
 # -- Kota Batu ---------------------------------------------------------------------------------
@@ -389,15 +389,76 @@ class FallbackRule:
     fallback_agency_ids: tuple
 
 
-def test_a_declined_task_goes_to_the_first_fallback_that_never_had_the_case():
-    from services.routing.domain import next_fallback
+FLOOD = FallbackRule("batu-banjir-bencana", "Banjir", ("satpolpp-batu", "dlh-batu", "pupr-batu"))
 
-    flood = FallbackRule("batu-banjir-bencana", "Banjir", ("satpolpp-batu", "dlh-batu"))
-    on_case = [{"agency_id": "bpbd-batu"}, {"agency_id": "pupr-batu"}, {"agency_id": "dinsos-batu"}]
-    assert next_fallback(flood, on_case) == "satpolpp-batu"
-    # Satpol PP declined too: it stays on the case as declined, so DLH is next.
-    assert next_fallback(flood, on_case + [{"agency_id": "satpolpp-batu"}]) == "dlh-batu"
-    # Nobody left: the coordinator decides.
-    assert next_fallback(flood, on_case + [{"agency_id": "satpolpp-batu"},
-                                           {"agency_id": "dlh-batu"}]) is None
-    assert next_fallback(FallbackRule("r", "r", ()), on_case) is None
+
+def on_case(*tasks):
+    """The tasks of a case as routing gets them: (agency_id, role, status)."""
+    return [{"agency_id": agency_id, "role": role, "status": status}
+            for agency_id, role, status in tasks]
+
+
+FLOOD_CASE = on_case(("bpbd-batu", "lead", "accepted"), ("pupr-batu", "support", "pending"),
+                     ("dinsos-batu", "support", "declined"))
+
+
+def test_a_declined_support_goes_to_the_first_fallback_not_on_the_case():
+    assert next_fallback(FLOOD, "support", FLOOD_CASE, []) == "satpolpp-batu"
+
+
+@pytest.mark.parametrize("ended", ["declined", "withdrawn"])
+def test_an_agency_whose_task_ended_never_gets_the_case_back_from_the_rules(ended):
+    tasks = FLOOD_CASE + on_case(("satpolpp-batu", "support", ended))
+    assert next_fallback(FLOOD, "support", tasks, []) == "dlh-batu"
+    assert next_fallback(FLOOD, "lead", tasks, []) == "dlh-batu"
+
+
+def test_an_agency_referred_before_is_not_referred_again():
+    # Referred once (the referral may not have become a task, e.g. the case was closed).
+    assert next_fallback(FLOOD, "support", FLOOD_CASE, ["satpolpp-batu"]) == "dlh-batu"
+    assert next_fallback(FLOOD, "lead", FLOOD_CASE, ["satpolpp-batu", "dlh-batu"]) == "pupr-batu"
+
+
+def test_a_declined_support_passes_over_an_agency_already_working_on_the_case():
+    tasks = FLOOD_CASE + on_case(("satpolpp-batu", "support", "declined"),
+                                 ("dlh-batu", "support", "completed"))
+    # DLH (completed) and PUPR (pending) already work on the case: nobody left to refer.
+    assert next_fallback(FLOOD, "support", tasks, []) is None
+
+
+def test_a_declined_lead_is_taken_over_by_a_supporting_fallback():
+    # Changed on purpose: when the lead declines, a fallback that already supports the case is
+    # returned, to be promoted to lead (it used to be skipped as "involved").
+    tasks = on_case(("bpbd-batu", "lead", "declined"), ("satpolpp-batu", "support", "accepted"),
+                    ("pupr-batu", "support", "pending"))
+    assert next_fallback(FLOOD, "lead", tasks, []) == "satpolpp-batu"
+    assert next_fallback(FLOOD, "support", tasks, []) == "dlh-batu"
+
+
+def test_no_fallback_left_leaves_the_decision_to_the_coordinator():
+    tasks = FLOOD_CASE + on_case(("satpolpp-batu", "support", "declined"),
+                                 ("dlh-batu", "support", "withdrawn"))
+    assert next_fallback(FLOOD, "support", tasks, []) is None
+    assert next_fallback(FLOOD, "lead", tasks, ["pupr-batu"]) is None
+    assert next_fallback(FallbackRule("r", "r", ()), "lead", FLOOD_CASE, []) is None
+
+
+def test_a_referral_names_the_agency_that_declined_and_the_fallback():
+    why = explain_referral("BPBD", "bukan wewenang", FLOOD, Agency("satpolpp-batu", "Satpol PP"))
+    assert why == {
+        "id": "BPBD menolak tugasnya (bukan wewenang). Dirujuk ke Satpol PP, cadangan yang "
+              "disebut aturan «Banjir» (batu-banjir-bencana).",
+        "en": "BPBD declined its task (bukan wewenang). Referred to Satpol PP, the fallback "
+              "named by rule «Banjir» (batu-banjir-bencana).",
+    }
+
+
+def test_a_referral_that_promotes_a_supporting_agency_says_it_now_leads():
+    why = explain_referral("BPBD", "bukan wewenang", FLOOD, Agency("satpolpp-batu", "Satpol PP"),
+                           promoted=True)
+    assert why == {
+        "id": "BPBD menolak tugasnya (bukan wewenang). Satpol PP, yang sudah mendukung, kini "
+              "memimpin sebagai cadangan yang disebut aturan «Banjir» (batu-banjir-bencana).",
+        "en": "BPBD declined its task (bukan wewenang). Satpol PP, already supporting, now leads "
+              "as the fallback named by rule «Banjir» (batu-banjir-bencana).",
+    }

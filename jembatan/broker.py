@@ -1,0 +1,73 @@
+"""Each service's own RabbitMQ user, allowed only what that service uses.
+
+No service connects as `guest` or as an administrator. Every service may declare Jembatan's
+queues and exchanges (whichever starts first declares them all, so that no event meets a
+missing queue), consume from them and park a failed message; what it may *publish* is narrow:
+
+* on `jembatan.events`, only the events it produces (`shared.messaging.PUBLICATIONS`): the
+  notifications service and the gateway publish none;
+* on `nameko-rpc`, the gateway only calls the services' methods, and the services only reply
+  (to a reply queue, whose routing key is a UUID).
+
+So a service's credentials, were they stolen, let nobody publish another service's events or
+call a service as the gateway; and every message must also carry its signature
+(shared/signing.py). `jembatan broker users` creates the users through the management API.
+"""
+import re
+from urllib.parse import quote
+
+import requests
+
+from shared import config
+from shared.messaging import EVENTS_EXCHANGE, PUBLICATIONS
+
+RPC_EXCHANGE = "nameko-rpc"
+NOTHING = "^$"
+
+
+def permissions(service):
+    """(configure, write, read) regular expressions of a service's user."""
+    own_rpc = rf"rpc-{service}|rpc\.reply-{service}-.*"
+    shared = rf"jembatan\..*|{RPC_EXCHANGE}|{own_rpc}"
+    return (f"^({shared})$", f"^({shared}|amq\\.default)$", f"^({shared})$")
+
+
+def topic_permissions(service):
+    """{topic exchange: the routing keys the service may publish with}."""
+    published = PUBLICATIONS.get(service, ())
+    events = f"^({'|'.join(map(re.escape, published))})$" if published else NOTHING
+    if service == "gateway":
+        calls = rf"^({'|'.join(s for s in config.SERVICES if s != 'gateway')})\.[a-z_]+$"
+    else:
+        calls = "^[0-9a-f-]{36}$"  # replies only
+    return {EVENTS_EXCHANGE.name: events, RPC_EXCHANGE: calls}
+
+
+def user_name(service, prefix="jembatan"):
+    return f"{prefix}-{service}"
+
+
+def ensure_users(management_url, admin, vhost, passwords, prefix="jembatan"):
+    """Create (or update) each service's user in `vhost` with its permissions; `passwords`
+    maps service -> password, `admin` is (user, password) of a management administrator."""
+    api = management_url.rstrip("/") + "/api"
+    where = quote(vhost, safe="")
+    for service, password in passwords.items():
+        name = quote(user_name(service, prefix), safe="")
+        configure, write, read = permissions(service)
+        calls = [
+            (f"{api}/users/{name}", {"password": password, "tags": ""}),
+            (f"{api}/permissions/{where}/{name}",
+             {"configure": configure, "write": write, "read": read}),
+        ] + [(f"{api}/topic-permissions/{where}/{name}",
+              {"exchange": exchange, "write": keys, "read": ".*"})
+             for exchange, keys in topic_permissions(service).items()]
+        for url, body in calls:
+            requests.put(url, json=body, auth=admin, timeout=10).raise_for_status()
+
+
+def delete_users(management_url, admin, services, prefix="jembatan"):
+    api = management_url.rstrip("/") + "/api"
+    for service in services:
+        requests.delete(f"{api}/users/{quote(user_name(service, prefix), safe='')}",
+                        auth=admin, timeout=10)

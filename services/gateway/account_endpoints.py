@@ -1,0 +1,255 @@
+"""The API of accounts: signing in and out, one's own account, the actors an admin (everywhere)
+or a regency office (its own regency) manages, their tokens, and the audit log.
+
+The rules are in services/gateway/accounts.py (shared with the command line); who may manage
+whom is shared/policy.py's `manages_actor`.
+"""
+from datetime import timedelta
+
+from nameko.extensions import DependencyProvider
+from sqlalchemy import func, or_, select
+
+from services.gateway import accounts, audit, limits, schemas
+from services.gateway.http import (
+    Gatekeeper, TooManyRequests, Unauthorized, api, page_of, read_json, read_query,
+)
+from services.gateway.models import Actor, Token
+from shared import config, policy
+from shared.errors import Forbidden, NotFound
+from shared.events import iso, utcnow
+from shared.i18n import text
+
+
+class Accounts(DependencyProvider):
+    """The gateway's own database, for the endpoints of accounts."""
+
+    gatekeeper = Gatekeeper()
+
+    def get_dependency(self, worker_ctx):
+        return self.gatekeeper.store
+
+
+def actor_not_found():
+    return NotFound(text("Aktor tidak ditemukan.", "Actor not found."))
+
+
+def managed_actor(session, manager, actor_id):
+    """The actor `manager` may manage, or 404."""
+    actor = session.get(Actor, actor_id)
+    if actor is None or not policy.manages_actor(manager, actor.regency_code, actor.role):
+        raise actor_not_found()
+    return actor
+
+
+def scope_not_found():
+    """A scope that does not exist, or outside the area the caller manages."""
+    return NotFound(text("Cakupan tidak ditemukan di wilayah yang Anda kelola.",
+                         "No such scope in the area you manage."),
+                    {"scope": [text("Tidak ditemukan.", "Not found.")]})
+
+
+def by(actor, request):
+    return {**actor, "address": request.remote_addr}
+
+
+class AccountEndpoints:
+    store = Accounts()
+
+    # -- signing in and out ----------------------------------------------------------------------
+
+    @api("POST", "/auth/login", "auth.login", "Sign in with a username and password",
+         body=schemas.LoginInput, answers={200: schemas.LoginOut, 401: schemas.Error,
+                                           429: schemas.Error})
+    def login(self, request, actor):
+        body = read_json(request, schemas.LoginInput)
+        now, address = utcnow(), request.remote_addr
+        with self.store.transaction() as unit:
+            wait = limits.sign_in_wait(unit.session, body["username"], address, now)
+            if wait:
+                audit.record(unit.session, now, "auth.login_throttled", address=address,
+                             target=body["username"][:100])
+            else:
+                signed_in = accounts.sign_in(unit.session, body["username"], body["password"],
+                                             now, timedelta(hours=config.session_hours()))
+                if signed_in is None:
+                    limits.sign_in_failed(unit.session, body["username"], address, now)
+                    audit.record(unit.session, now, "auth.login_refused", address=address,
+                                 target=body["username"][:100])
+                else:
+                    limits.sign_in_succeeded(unit.session, body["username"])
+        if wait:
+            raise TooManyRequests(wait, text(
+                f"Terlalu banyak percobaan masuk yang gagal; coba lagi dalam {wait} detik.",
+                f"Too many failed sign-ins; try again in {wait} seconds."))
+        if signed_in is None:
+            raise Unauthorized(text("Nama pengguna atau kata sandi salah.",
+                                    "Wrong username or password."))
+        account, token, secret = signed_in
+        return {"token": secret, "token_id": token.id, "expires_at": iso(token.expires_at),
+                "actor": accounts.actor_view(account)}
+
+    @api("POST", "/auth/logout", "auth.logout", "Sign out: the token used is revoked",
+         answers={204: None})
+    def logout(self, request, actor):
+        with self.store.transaction() as unit:
+            accounts.revoke(unit.session, unit.session.get(Token, request.token_id), utcnow(),
+                            by=by(actor, request), action="auth.logout")
+        return 204, None
+
+    @api("GET", "/me", "me.read", "Who the caller is, and the token it uses",
+         answers={200: schemas.MeOut})
+    def me(self, request, actor):
+        with self.store.read() as session:
+            account = session.get(Actor, actor["id"])
+            token = session.get(Token, request.token_id)
+            return {**accounts.actor_view(account), "token": accounts.token_view(token)}
+
+    @api("POST", "/me/password", "me.password",
+         "Change one's own password (other sessions are signed out)",
+         body=schemas.OwnPasswordInput, answers={204: None})
+    def change_own_password(self, request, actor):
+        body = read_json(request, schemas.OwnPasswordInput)
+        with self.store.transaction() as unit:
+            account = unit.session.get(Actor, actor["id"])
+            if not accounts.password_matches(account, body["current_password"]):
+                raise Forbidden(text("Kata sandi sekarang salah.",
+                                     "The current password is wrong."),
+                                {"current_password": [text("Salah.", "Wrong.")]})
+            accounts.set_password(unit.session, account, body["new_password"], utcnow(),
+                                  by=by(actor, request), keep_token=request.token_id,
+                                  field="new_password")
+        return 204, None
+
+    # -- actors ----------------------------------------------------------------------------------
+
+    @api("GET", "/actors", "actors.list", "The actors the caller manages",
+         query=schemas.ActorQuery, answers={200: schemas.ActorList})
+    def list_actors(self, request, actor):
+        query = read_query(request, schemas.ActorQuery)
+        conditions = []
+        if actor["role"] != policy.ADMIN:
+            conditions += [Actor.regency_code == actor["scope"], Actor.role != policy.ADMIN]
+        for name in ("role", "scope"):
+            if query.get(name):
+                conditions.append(getattr(Actor, name) == query[name])
+        if query.get("q"):
+            pattern = "%" + query["q"].lower().replace("\\", "\\\\").replace("%", "\\%") \
+                .replace("_", "\\_") + "%"
+            conditions.append(or_(func.lower(Actor.name).like(pattern, escape="\\"),
+                                  Actor.username.like(pattern, escape="\\")))
+        if query.get("disabled") is not None:
+            conditions.append(Actor.disabled_at.is_not(None) if query["disabled"]
+                              else Actor.disabled_at.is_(None))
+        with self.store.read() as session:
+            total = session.scalar(select(func.count()).select_from(Actor).where(*conditions))
+            rows = session.scalars(select(Actor).where(*conditions)
+                                   .order_by(Actor.role, Actor.scope, Actor.name, Actor.id)
+                                   .limit(query["per_page"])
+                                   .offset((query["page"] - 1) * query["per_page"])).all()
+            return page_of([accounts.actor_view(row) for row in rows], total, query)
+
+    @api("POST", "/actors", "actors.create",
+         "A new actor: a person (with a username; then set its password) or a system (then "
+         "issue it a token)", body=schemas.ActorInput,
+         answers={201: schemas.ActorOut, 404: schemas.Error})
+    def create_actor(self, request, actor):
+        body = read_json(request, schemas.ActorInput)
+        role, scope = body["role"], body.get("scope")
+        if role == policy.ADMIN and "scope" in body:
+            raise accounts.invalid("scope", "Admin tidak memiliki cakupan.", "An admin has no scope.")
+        regency = self._regency_of(role, scope)
+        if not policy.manages_actor(actor, regency, role):
+            raise scope_not_found()
+        with self.store.transaction() as unit:
+            created = accounts.create_actor(unit.session, role, scope, body["name"], regency,
+                                            utcnow(), by=by(actor, request),
+                                            username=body.get("username"))
+            return 201, accounts.actor_view(created)
+
+    def _regency_of(self, role, scope):
+        """The regency of a new actor's scope, asked of the service that knows it; 404 for a
+        scope that does not exist."""
+        accounts.check_scope(role, scope)
+        if role == policy.ADMIN:
+            return None
+        try:
+            if role == policy.AGENCY:
+                return self.routing.agency(scope)["regency"]["code"]
+            return self.villages.place(scope, role)["regency"]["code"]
+        except NotFound:
+            raise scope_not_found() from None
+
+    @api("GET", "/actors/<actor_id>", "actors.read", "One actor, with its tokens",
+         answers={200: schemas.ActorDetail})
+    def get_actor(self, request, actor, actor_id):
+        with self.store.read() as session:
+            account = managed_actor(session, actor, actor_id)
+            tokens = session.scalars(select(Token).where(Token.actor_id == account.id)
+                                     .order_by(Token.created_at.desc())).all()
+            return {**accounts.actor_view(account),
+                    "tokens": [accounts.token_view(token) for token in tokens]}
+
+    def _set_disabled(self, request, actor, actor_id, disabled):
+        body = read_json(request, schemas.DisableInput, optional=True)
+        with self.store.transaction() as unit:
+            account = managed_actor(unit.session, actor, actor_id)
+            accounts.set_disabled(unit.session, account, disabled, utcnow(),
+                                  by=by(actor, request), reason=body.get("reason"))
+            return accounts.actor_view(account)
+
+    @api("POST", "/actors/<actor_id>/disable", "actors.disable",
+         "Disable an actor: every one of its tokens is refused at once",
+         body=schemas.DisableInput, body_optional=True, answers={200: schemas.ActorOut})
+    def disable_actor(self, request, actor, actor_id):
+        return self._set_disabled(request, actor, actor_id, True)
+
+    @api("POST", "/actors/<actor_id>/enable", "actors.enable", "Enable a disabled actor again",
+         body=schemas.DisableInput, body_optional=True, answers={200: schemas.ActorOut})
+    def enable_actor(self, request, actor, actor_id):
+        return self._set_disabled(request, actor, actor_id, False)
+
+    @api("POST", "/actors/<actor_id>/password", "actors.password",
+         "Set an actor's password (its sessions are signed out)", body=schemas.PasswordInput,
+         answers={204: None})
+    def reset_password(self, request, actor, actor_id):
+        body = read_json(request, schemas.PasswordInput)
+        with self.store.transaction() as unit:
+            account = managed_actor(unit.session, actor, actor_id)
+            accounts.set_password(unit.session, account, body["password"], utcnow(),
+                                  by=by(actor, request))
+        return 204, None
+
+    @api("POST", "/actors/<actor_id>/tokens", "actors.token",
+         "Issue an API token to an actor (shown once)", body=schemas.TokenInput,
+         body_optional=True, answers={201: schemas.IssuedToken})
+    def issue_token(self, request, actor, actor_id):
+        body = read_json(request, schemas.TokenInput, optional=True)
+        now = utcnow()
+        days = body.get("expires_in_days")
+        with self.store.transaction() as unit:
+            account = managed_actor(unit.session, actor, actor_id)
+            token, secret = accounts.issue_token(
+                unit.session, account, now, label=body.get("label"),
+                expires_at=now + timedelta(days=days) if days else None, by=by(actor, request))
+            return 201, {**accounts.token_view(token), "token": secret}
+
+    @api("DELETE", "/tokens/<token_id>", "tokens.revoke",
+         "Revoke a token: it is refused at once", answers={204: None})
+    def revoke_token(self, request, actor, token_id):
+        with self.store.transaction() as unit:
+            token = unit.session.get(Token, token_id)
+            owner = token and unit.session.get(Actor, token.actor_id)
+            if owner is None or not policy.manages_actor(actor, owner.regency_code, owner.role):
+                raise NotFound(text("Token tidak ditemukan.", "Token not found."))
+            accounts.revoke(unit.session, token, utcnow(), by=by(actor, request))
+        return 204, None
+
+    # -- audit -----------------------------------------------------------------------------------
+
+    @api("GET", "/audit", "audit.list", "The audit log, newest first", query=schemas.AuditQuery,
+         answers={200: schemas.AuditList})
+    def audit_log(self, request, actor):
+        query = read_query(request, schemas.AuditQuery)
+        with self.store.read() as session:
+            entries, total = audit.page(session, query, query["page"], query["per_page"])
+        return page_of(entries, total, query)

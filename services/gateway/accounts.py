@@ -1,0 +1,296 @@
+"""Accounts: actors, their passwords and tokens, as plain functions over the gateway's tables.
+
+The HTTP API and the command line both change accounts through these functions, and every
+change writes an audit entry in the same transaction (services/gateway/audit.py).
+
+* A **token** reads `jbt_<token id>_<secret>`. The id finds the row; the secret (256 random
+  bits) is kept as its SHA-256 digest, which is enough for a secret that cannot be guessed
+  and lets every request check the row itself: a revoked token, an expired one or a disabled
+  actor is refused at once, on every gateway replica.
+* A **password** (people sign in with a username) is kept as an argon2 hash. It must be long
+  enough and must not be one of the most common passwords (the list zxcvbn ships, with words
+  people in Indonesia often use); the OpenAPI document declares the same rule.
+* A **session** is a token made by signing in; it expires (JEMBATAN_SESSION_HOURS, 12 h by
+  default) and signing out revokes it. API tokens for systems may have an expiry.
+"""
+import hashlib
+import hmac
+import re
+import secrets
+import uuid
+from dataclasses import dataclass
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from functools import lru_cache
+
+from sqlalchemy import select, update
+from zxcvbn.frequency_lists import FREQUENCY_LISTS
+
+from services.gateway import audit
+from services.gateway.models import Actor, Token
+from shared import policy
+from shared.commands import PLAIN_TEXT
+from shared.errors import Conflict, ValidationFailed
+from shared.events import iso
+from shared.i18n import text
+
+SCOPE_PATTERNS = {  # what a scope looks like for each role (an admin has none)
+    policy.VILLAGE: r"^[0-9]{2}\.[0-9]{2}\.[0-9]{2}\.[0-9]{4}$",
+    policy.COORDINATOR: r"^[0-9]{2}\.[0-9]{2}\.[0-9]{2}$",
+    policy.REGENCY: r"^[0-9]{2}\.[0-9]{2}$",
+    policy.AGENCY: r"^[a-z0-9][a-z0-9-]{1,63}$",
+}
+USERNAME = r"^[a-z0-9][a-z0-9._-]{2,63}$"
+TOKEN = re.compile(r"jbt_([0-9a-f]{16})_([A-Za-z0-9_-]{20,100})")
+MIN_PASSWORD, MAX_PASSWORD = 10, 256
+SESSION, API = "session", "api"
+# Passwords people in Indonesia often choose, besides the lists zxcvbn knows.
+INDONESIAN_PASSWORDS = (
+    "alhamdulillah", "bismillah1", "bismillah123", "bismillah12", "indonesia1", "indonesia123",
+    "indonesia45", "indonesia1945", "merdeka1945", "merdeka45", "sayangkamu", "sayangku123",
+    "rahasia123", "rahasiaku1", "katasandi1", "katasandi123", "jembatan123", "admin12345",
+    "operator123", "pancasila1", "garudaindonesia", "kotabatu123", "12345678910",
+)
+
+
+@lru_cache(maxsize=1)
+def common_passwords():
+    """The most common passwords long enough to pass the length rule (exact spelling)."""
+    return frozenset(p for p in FREQUENCY_LISTS["passwords"] + list(INDONESIAN_PASSWORDS)
+                     if MIN_PASSWORD <= len(p) <= MAX_PASSWORD)
+
+passwords = PasswordHasher()
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: an actor, through one of its tokens."""
+
+    id: str
+    role: str
+    scope: str | None
+    name: str
+    regency: str | None
+    token_id: str
+
+    def as_dict(self):
+        return {"id": self.id, "role": self.role, "scope": self.scope, "name": self.name,
+                "regency": self.regency}
+
+
+def invalid(field, id_text, en_text):
+    return ValidationFailed(text("Isian tidak sah.", "Invalid input."),
+                            {field: [text(id_text, en_text)]})
+
+
+# -- checks -------------------------------------------------------------------------------------
+
+def check_scope(role, scope):
+    """Refuse a scope that cannot belong to the role (whether it exists is asked elsewhere)."""
+    if role == policy.ADMIN:
+        if scope is not None:
+            raise invalid("scope", "Admin tidak memiliki cakupan.", "An admin has no scope.")
+        return
+    if not scope or not re.fullmatch(SCOPE_PATTERNS[role], scope):
+        raise invalid("scope", f"Cakupan peran {role} berbentuk {SCOPE_PATTERNS[role]}.",
+                      f"A {role} scope looks like {SCOPE_PATTERNS[role]}.")
+
+
+USERNAME_RULE = text("3 sampai 64 karakter: huruf kecil, angka, titik, garis bawah atau tanda "
+                     "hubung, diawali huruf atau angka.",
+                     "3 to 64 characters: lower-case letters, digits, dot, underscore or "
+                     "hyphen, starting with a letter or digit.")
+PASSWORD_LENGTH = text(f"{MIN_PASSWORD} sampai {MAX_PASSWORD} karakter.",
+                       f"{MIN_PASSWORD} to {MAX_PASSWORD} characters.")
+COMMON_PASSWORD = text("Kata sandi ini termasuk yang paling umum; pilih yang lain, misalnya "
+                       "beberapa kata yang tidak berhubungan.",
+                       "This is one of the most common passwords; choose another, e.g. a few "
+                       "unrelated words.")
+
+
+def check_username(username):
+    if not isinstance(username, str) or not re.fullmatch(USERNAME, username):
+        raise ValidationFailed(text("Isian tidak sah.", "Invalid input."),
+                               {"username": [USERNAME_RULE]})
+    return username
+
+
+def password_problem(password):
+    """Why a password may not be used (a text), or None."""
+    if not isinstance(password, str) or not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
+        return PASSWORD_LENGTH
+    if not re.fullmatch(PLAIN_TEXT, password):
+        return text("Tidak boleh berisi karakter kendali.", "Must not contain control characters.")
+    if password in common_passwords():
+        return COMMON_PASSWORD
+    return None
+
+
+def check_password(password, field="password"):
+    problem = password_problem(password)
+    if problem:
+        raise ValidationFailed(text("Isian tidak sah.", "Invalid input."), {field: [problem]})
+
+
+def password_matches(actor, password):
+    if not actor.password_hash or not isinstance(password, str):
+        return False
+    try:
+        return passwords.verify(actor.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def digest(secret):
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+def secret_matches(stored, secret):
+    if stored.startswith("$argon2"):  # tokens issued before SHA-256 digests
+        try:
+            return passwords.verify(stored, secret)
+        except (VerificationError, InvalidHashError):
+            return False
+    return hmac.compare_digest(stored, digest(secret))
+
+
+# -- changes --------------------------------------------------------------------------------------
+
+def create_actor(session, role, scope, name, regency, now, by=None, username=None):
+    """A new actor: a person has a username (and then a password, set_password), a system
+    none. `regency` is the regency the actor belongs to (None for an admin); whether its scope
+    exists was checked by the caller."""
+    check_scope(role, scope)
+    name = (name or "").strip()
+    if not name or len(name) > 200:
+        raise invalid("name", "Tidak boleh kosong; paling banyak 200 karakter.",
+                      "Must not be blank; at most 200 characters.")
+    if username is not None:
+        check_username(username)
+        if session.scalar(select(Actor.id).where(Actor.username == username)) is not None:
+            raise Conflict(text("Nama pengguna itu sudah dipakai.", "That username is taken."),
+                           {"username": [text("Sudah dipakai.", "Already taken.")]})
+    actor = Actor(id=str(uuid.uuid4()), role=role, scope=scope or None, name=name,
+                  regency_code=regency, username=username, created_at=now)
+    session.add(actor)
+    session.flush()
+    audit.record(session, now, "actor.created", by, target=actor_label(actor),
+                 detail={"actor_id": actor.id, "role": role, "scope": scope})
+    return actor
+
+
+def issue_token(session, actor, now, kind=API, label=None, expires_at=None, by=None):
+    """A new token of the actor: (row, the token itself, shown only now)."""
+    secret = secrets.token_urlsafe(32)
+    token = Token(id=secrets.token_hex(8), actor_id=actor.id, secret_hash=digest(secret),
+                  kind=kind, label=label, created_at=now, expires_at=expires_at)
+    session.add(token)
+    session.flush()
+    if kind == API:
+        audit.record(session, now, "token.issued", by, target=actor_label(actor),
+                     detail={"actor_id": actor.id, "token_id": token.id,
+                             "expires_at": iso(expires_at)})
+    return token, f"jbt_{token.id}_{secret}"
+
+
+def sign_in(session, username, password, now, lifetime):
+    """(actor, token row, token) for a right username and password of an enabled actor,
+    else None. The same work is done for an unknown username, so timing tells nothing."""
+    actor = session.scalar(select(Actor).where(Actor.username == (username or "").strip().lower()))
+    if actor is None:
+        password_matches(Actor(password_hash=DUMMY_HASH), password)
+        return None
+    if not password_matches(actor, password) or actor.disabled_at is not None:
+        return None
+    if passwords.check_needs_rehash(actor.password_hash):
+        actor.password_hash = passwords.hash(password)
+    token, secret = issue_token(session, actor, now, kind=SESSION, expires_at=now + lifetime)
+    audit.record(session, now, "auth.login", principal_of(actor, token), target=actor_label(actor))
+    return actor, token, secret
+
+
+def revoke(session, token, now, by=None, action="token.revoked"):
+    """Revoke a token (signing out revokes the token used: `action` auth.logout)."""
+    if token.revoked_at is None:
+        token.revoked_at = now
+        audit.record(session, now, action, by, detail={
+            "actor_id": token.actor_id, "token_id": token.id, "kind": token.kind})
+
+
+def revoke_sessions(session, actor, now, keep=None):
+    """Revoke the actor's sessions (after a password change), except the token `keep`."""
+    session.execute(update(Token).where(Token.actor_id == actor.id, Token.kind == SESSION,
+                                        Token.revoked_at.is_(None), Token.id != (keep or ""))
+                    .values(revoked_at=now))
+
+
+def set_password(session, actor, password, now, by=None, keep_token=None, field="password"):
+    """Set the password of a person (an actor with a username); its other sessions end."""
+    check_password(password, field)
+    if actor.username is None:
+        raise Conflict(text("Aktor ini tidak punya nama pengguna, jadi tidak masuk dengan kata "
+                            "sandi; beri ia token.",
+                            "This actor has no username, so it does not sign in with a "
+                            "password; issue it a token."))
+    actor.password_hash = passwords.hash(password)
+    revoke_sessions(session, actor, now, keep=keep_token)
+    audit.record(session, now, "actor.password_set", by, target=actor_label(actor),
+                 detail={"actor_id": actor.id})
+
+
+def set_disabled(session, actor, disabled, now, by=None, reason=None):
+    if by is not None and by.get("id") == actor.id and disabled:
+        raise Conflict(text("Anda tidak dapat menonaktifkan diri sendiri.",
+                            "You cannot disable yourself."))
+    if (actor.disabled_at is not None) == disabled:
+        return
+    actor.disabled_at = now if disabled else None
+    audit.record(session, now, "actor.disabled" if disabled else "actor.enabled", by,
+                 target=actor_label(actor), detail={"actor_id": actor.id, "reason": reason})
+
+
+# -- reading a token -----------------------------------------------------------------------------
+
+def principal(session, token, now):
+    """The principal a bearer token stands for, or None (unknown, wrong, revoked, expired, or
+    its actor disabled)."""
+    match = TOKEN.fullmatch(token or "")
+    if not match:
+        return None
+    token_id, secret = match.groups()
+    row = session.execute(select(Token, Actor).join(Actor, Token.actor_id == Actor.id)
+                          .where(Token.id == token_id)).first()
+    if row is None:
+        return None
+    stored, actor = row
+    if (stored.revoked_at is not None or actor.disabled_at is not None
+            or (stored.expires_at is not None and stored.expires_at <= now)
+            or not secret_matches(stored.secret_hash, secret)):
+        return None
+    return principal_of(actor, stored)
+
+
+def principal_of(actor, token):
+    return Principal(actor.id, actor.role, actor.scope, actor.name, actor.regency_code, token.id)
+
+
+# -- views -----------------------------------------------------------------------------------------
+
+def actor_label(actor):
+    return f"{actor.role}:{actor.scope or '*'} {actor.name}"
+
+
+def actor_view(actor):
+    return {"id": actor.id, "role": actor.role, "scope": actor.scope, "name": actor.name,
+            "regency": actor.regency_code, "username": actor.username,
+            "created_at": iso(actor.created_at), "disabled_at": iso(actor.disabled_at)}
+
+
+def token_view(token):
+    return {"id": token.id, "kind": token.kind, "label": token.label,
+            "created_at": iso(token.created_at), "expires_at": iso(token.expires_at),
+            "revoked_at": iso(token.revoked_at)}
+
+
+DUMMY_HASH = passwords.hash(secrets.token_hex(16))

@@ -1,0 +1,193 @@
+"""The SQL of the requests service: which cases each read selects, filters, sorts and counts.
+
+Where a rule has a Python form (domain.py, ladder.py, shared/policy.py) the SQL here is its
+twin, next to a comment naming the rule: the Python form decides for one case in hand, the SQL
+for a list or a count. tests/unit/test_sql_twins.py checks that each pair agrees on generated
+cases.
+"""
+from sqlalchemy import case as sql_case
+from sqlalchemy import exists, func, or_, select
+
+from services.requests import domain, ladder
+from services.requests.models import Case, Task, TimelineEntry
+from shared import policy
+
+MAX_PER_PAGE = 100
+
+
+def page_numbers(query):
+    """(page, per page) of a paged read, per page at most MAX_PER_PAGE."""
+    return max(1, int(query.get("page", 1))), max(1, min(int(query.get("per_page", 20)),
+                                                         MAX_PER_PAGE))
+
+
+def find_case(session, case_id):
+    """The case with this id, or this tracking number (in any case); None when there is none."""
+    case = session.get(Case, case_id)
+    if case is None and isinstance(case_id, str):
+        case = session.scalar(select(Case).where(Case.tracking_number == case_id.upper()))
+    return case
+
+
+def visible_to(actor):
+    """The SQL condition that keeps a query inside the caller's jurisdiction (the access
+    policy's own twin: shared.policy.case_visible of shared.policy.sees_case)."""
+    return policy.case_visible(actor, Case, Task)
+
+
+# -- deadlines ---------------------------------------------------------------------------------
+
+def current_deadline():
+    """The SQL twin of ladder.current_deadline: the deadline a task works against now — to
+    accept while it is pending, to complete once accepted, none (NULL) otherwise.
+
+    The one spelling of it in SQL: the `deadline` sort, the overdue filter and count, and the
+    watcher's window all use it.
+    """
+    return sql_case((Task.status == domain.PENDING, Task.accept_due_at),
+                    (Task.status == domain.ACCEPTED, Task.due_at), else_=None)
+
+
+def next_deadline():
+    """The earliest current deadline among the case's tasks (NULL when nothing is due)."""
+    return (select(func.min(current_deadline())).where(Task.case_id == Case.id)
+            .scalar_subquery())
+
+
+def overdue(now):
+    """The SQL twin of ladder.is_overdue: an open case with a task past its current deadline."""
+    return Case.status.not_in(domain.FINAL_STATUSES) & exists().where(
+        Task.case_id == Case.id, current_deadline() < now)
+
+
+def cases_to_watch(session, now):
+    """The ids of the cases in the deadline watcher's window, in order.
+
+    The SQL twin of ladder.in_watch_window: an open case with a task past its current deadline
+    and steps of the ladder left, or resolved more than eight calendar days ago (eight working
+    days are at least eight calendar days).
+    """
+    climbing = exists().where(Task.case_id == Case.id, Task.ladder_step < ladder.LAST_STEP,
+                              current_deadline() < now)
+    unanswered = ((Case.status == domain.RESOLVED)
+                  & (Case.resolved_at < now - ladder.UNANSWERED_WATCHED_AFTER))
+    return session.scalars(select(Case.id).where(Case.status.not_in(domain.FINAL_STATUSES),
+                                                 or_(climbing, unanswered))
+                           .order_by(Case.id)).all()
+
+
+# -- duplicates ----------------------------------------------------------------------------------
+
+def likely_original(session, case):
+    """The case a new case likely duplicates, or None.
+
+    The SQL twin of the likely-duplicate rule (domain.is_likely_duplicate, domain.likely_original):
+    the newest case of the same village and category, other than this one, still open.
+    """
+    return session.scalar(
+        select(Case).where(Case.village_code == case.village_code,
+                           Case.category == case.category, Case.id != case.id,
+                           Case.status.not_in(domain.FINAL_STATUSES))
+        .order_by(Case.created_at.desc()).limit(1))
+
+
+# -- the list of cases ---------------------------------------------------------------------------
+
+def nulls_last(expression):
+    """Ascending, cases with nothing due last (SQLite and PostgreSQL disagree by default)."""
+    return (expression.is_(None), expression.asc())
+
+
+SORTS = {  # GET /cases?sort=…
+    "newest": lambda: (Case.created_at.desc(),),
+    "oldest": lambda: (Case.created_at.asc(),),
+    "updated": lambda: (Case.updated_at.desc(),),
+    "escalation": lambda: (Case.escalation_level.desc(), Case.created_at.asc()),
+    "deadline": lambda: nulls_last(next_deadline()),
+}
+LEVELS = {name: level for level, name in ladder.LEVEL_NAMES.items()}
+
+
+def case_filters(actor, filters, now):
+    """The conditions of GET /cases: the caller's jurisdiction, and each filter given.
+
+    status, category, village, district, regency: equal; agency: it has (or had) a task on the
+    case; escalation_level: escalated that far or further; open: not closed or cancelled;
+    overdue: true or false (ladder.is_overdue).
+    """
+    conditions = [visible_to(actor)]
+    for name, column in (("status", Case.status), ("category", Case.category),
+                         ("village", Case.village_code), ("district", Case.district_code),
+                         ("regency", Case.regency_code)):
+        if filters.get(name):
+            conditions.append(column == filters[name])
+    if filters.get("agency"):
+        conditions.append(exists().where(Task.case_id == Case.id,
+                                         Task.agency_id == filters["agency"]))
+    if filters.get("escalation_level"):
+        conditions.append(Case.escalation_level >= LEVELS[filters["escalation_level"]])
+    if filters.get("open"):
+        conditions.append(Case.status.not_in(domain.FINAL_STATUSES))
+    if filters.get("overdue") is not None:
+        conditions.append(overdue(now) if filters["overdue"] else ~overdue(now))
+    return conditions
+
+
+def list_cases(session, actor, filters, now, page, per_page):
+    """(how many cases match, the cases of the page) of GET /cases, sorted by
+    `filters["sort"]` (newest first by default), then by id."""
+    conditions = case_filters(actor, filters, now)
+    total = session.scalar(select(func.count()).select_from(Case).where(*conditions))
+    cases = session.scalars(
+        select(Case).where(*conditions)
+        .order_by(*SORTS[filters.get("sort") or "newest"](), Case.id)
+        .limit(per_page).offset((page - 1) * per_page)).all()
+    return total, cases
+
+
+def escalations(actor, page):
+    """The filters of the escalations list: the open cases escalated to the caller's level
+    (the regency office: to it; the others: to the district coordinator or further)."""
+    level = "regency" if actor.get("role") == policy.REGENCY else "district"
+    return {**page, "escalation_level": level, "open": True}
+
+
+def summary(session, actor, now):
+    """The coordinator's board in numbers: the caller's cases per status; the open ones
+    overdue, escalated, per agency still working on them and per village."""
+    mine = visible_to(actor)
+    open_case = Case.status.not_in(domain.FINAL_STATUSES)
+    by_status = dict(session.execute(
+        select(Case.status, func.count()).where(mine).group_by(Case.status)).all())
+    villages = session.execute(
+        select(Case.village_code, Case.village_name, func.count())
+        .where(mine, open_case).group_by(Case.village_code, Case.village_name)).all()
+    agencies = session.execute(
+        select(Task.agency_id, Task.agency_name, func.count(func.distinct(Case.id)))
+        .join(Case, Task.case_id == Case.id)
+        .where(mine, open_case, Task.status.in_(domain.ACTIVE_TASK_STATUSES))
+        .group_by(Task.agency_id, Task.agency_name)).all()
+    overdue_count = session.scalar(select(func.count()).select_from(Case).where(
+        mine, overdue(now)))
+    escalated = session.scalar(select(func.count()).select_from(Case).where(
+        mine, open_case, Case.escalation_level > 0))
+    return {
+        "total": sum(by_status.values()),
+        "open": sum(n for status, n in by_status.items()
+                    if status not in domain.FINAL_STATUSES),
+        "overdue": overdue_count, "escalated": escalated,
+        "by_status": {status: by_status.get(status, 0) for status in domain.CASE_STATUSES},
+        "by_agency": [{"id": a, "name": name, "open": n} for a, name, n in agencies],
+        "by_village": [{"code": c, "name": name, "open": n} for c, name, n in villages],
+    }
+
+
+# -- the timeline --------------------------------------------------------------------------------
+
+def timeline_page(session, case_id, page, per_page):
+    """(how many entries the case's timeline has, the entries of the page), oldest first."""
+    of_case = TimelineEntry.case_id == case_id
+    total = session.scalar(select(func.count()).select_from(TimelineEntry).where(of_case))
+    entries = session.scalars(select(TimelineEntry).where(of_case).order_by(TimelineEntry.seq)
+                              .limit(per_page).offset((page - 1) * per_page)).all()
+    return total, entries

@@ -1,0 +1,104 @@
+"""The access policy (shared/policy.py): its Python predicate and its SQL twin agree, and the
+API's endpoints are exactly the policy's operations."""
+import uuid
+from datetime import datetime, timezone
+from types import SimpleNamespace
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import create_engine, delete, select
+from sqlalchemy.orm import Session
+
+from services.gateway import http, service  # noqa: F401  (declares every endpoint)
+from services.requests.models import Base, Case, Task
+from shared import policy
+
+T0 = datetime(2026, 3, 2, 8, 0, tzinfo=timezone.utc)
+VILLAGES = ("35.79.02.2001", "35.79.02.2002", "35.79.03.2001", "35.07.01.2001")
+AGENCIES = ("pdam-batu", "pupr-batu", "bpbd-batu")
+TASK_STATUSES = ("pending", "accepted", "completed", "declined", "withdrawn")
+
+
+def place(village):
+    return {"village_code": village, "district_code": village[:8], "regency_code": village[:5]}
+
+
+tasks = st.lists(st.tuples(st.sampled_from(AGENCIES), st.sampled_from(TASK_STATUSES)),
+                 max_size=4)
+cases = st.lists(st.tuples(st.sampled_from(VILLAGES), tasks), min_size=1, max_size=8)
+actors = st.one_of(
+    st.builds(lambda v: {"role": "village", "scope": v}, st.sampled_from(VILLAGES + ("11.01.01.2001",))),
+    st.builds(lambda v: {"role": "coordinator", "scope": v[:8]}, st.sampled_from(VILLAGES)),
+    st.builds(lambda v: {"role": "regency", "scope": v[:5]}, st.sampled_from(VILLAGES)),
+    st.builds(lambda a: {"role": "agency", "scope": a, "regency": "35.79"},
+              st.sampled_from(AGENCIES + ("dinkes-batu",))),
+    st.just({"role": "admin", "scope": None}),
+    st.just({"role": "system", "scope": None}),
+)
+
+
+@pytest.fixture(scope="module")
+def database():
+    engine = create_engine("sqlite://")
+    Base.metadata.create_all(engine)
+    yield engine
+    engine.dispose()
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(cases=cases, actor=actors)
+def test_the_predicate_and_its_sql_twin_agree(database, cases, actor):
+    with Session(database) as session:
+        session.execute(delete(Task))
+        session.execute(delete(Case))
+        for village, case_tasks in cases:
+            case = Case(id=str(uuid.uuid4()), tracking_number=uuid.uuid4().hex[:12],
+                        status="routed", category="air-bersih", title="t", description="d",
+                        severity="high", village_name="v", district_name="d",
+                        regency_name="r", reporter_id="u", reporter_name="n", created_at=T0,
+                        updated_at=T0, version=1, **place(village))
+            case.tasks = [Task(id=str(uuid.uuid4()), agency_id=agency, agency_name=agency,
+                               role="lead", status=status, assigned_at=T0)
+                          for agency, status in case_tasks]
+            session.add(case)
+        session.flush()
+        in_python = {case.id for case in session.scalars(select(Case))
+                     if policy.sees_case(actor, case)}
+        in_sql = set(session.scalars(select(Case.id).where(policy.case_visible(actor, Case, Task))))
+        session.rollback()
+    assert in_python == in_sql
+
+
+def test_an_agency_sees_a_case_only_while_its_task_is_on():
+    pdam = {"role": "agency", "scope": "pdam-batu"}
+    for status, seen in (("pending", True), ("accepted", True), ("completed", True),
+                         ("declined", False), ("withdrawn", False)):
+        case = SimpleNamespace(**place(VILLAGES[0]), tasks=[
+            SimpleNamespace(agency_id="pdam-batu", status=status)])
+        assert policy.sees_case(pdam, case) is seen, status
+
+
+def test_every_endpoint_is_an_operation_of_the_policy_and_every_operation_an_endpoint():
+    declared = [doc["operation"] for doc in http.DOCUMENTED.values()]
+    assert len(declared) == len(set(declared)), "two endpoints share an operation"
+    assert set(declared) == set(policy.OPERATIONS)
+
+
+def test_a_role_the_policy_does_not_know_sees_nothing():
+    case = SimpleNamespace(**place(VILLAGES[0]), tasks=[])
+    assert not policy.sees_case({"role": "mayor", "scope": "35.79"}, case)
+    assert not policy.sees_place({"role": "mayor", "scope": "35.79"}, *place(VILLAGES[0]).values())
+
+
+@pytest.mark.parametrize("manager,regency,role,manages", [
+    ({"role": "admin"}, None, "admin", True),
+    ({"role": "admin"}, "35.07", "village", True),
+    ({"role": "regency", "scope": "35.79"}, "35.79", "village", True),
+    ({"role": "regency", "scope": "35.79"}, "35.79", "agency", True),
+    ({"role": "regency", "scope": "35.79"}, "35.07", "village", False),
+    ({"role": "regency", "scope": "35.79"}, None, "admin", False),
+    ({"role": "coordinator", "scope": "35.79.02"}, "35.79", "village", False),
+])
+def test_who_manages_whom(manager, regency, role, manages):
+    assert policy.manages_actor(manager, regency, role) is manages
