@@ -136,6 +136,11 @@ class Store:
         self.processed = metadata.tables.get("processed_events")
         self.engine = make_engine(url or config.database_url(service))
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # A read sees one snapshot, though it takes several statements (a case, then its
+        # tasks): PostgreSQL's default, read committed, would let a commit land between them.
+        snapshot = (self.engine.execution_options(isolation_level="REPEATABLE READ")
+                    if self.engine.dialect.name == "postgresql" else self.engine)
+        self.snapshots = sessionmaker(snapshot, expire_on_commit=False)
         publishes = amqp_uri and self.outbox is not None
         self.publisher = EventPublisher(amqp_uri) if publishes else None
         self._relay_lock = eventlet.semaphore.Semaphore()
@@ -148,7 +153,12 @@ class Store:
 
     @contextmanager
     def read(self):
-        with self.sessions() as session:
+        """A session for reading: every statement of it sees the same snapshot."""
+        with self.snapshots() as session:
+            if self.engine.dialect.name == "sqlite":
+                # The driver starts no transaction for a SELECT, so each would see the
+                # database as it is then: begin one, and its snapshot holds until the end.
+                session.connection().exec_driver_sql("BEGIN")
             yield session
 
     @contextmanager

@@ -247,7 +247,8 @@ class Rpc(NamekoRpc):
     rpc_consumer = ResilientRpcConsumer()
 
     def handle_message(self, body, message):
-        args, kwargs = (body.get("args"), body.get("kwargs")) if isinstance(body, dict) else (None, None)
+        args, kwargs = ((body.get("args"), body.get("kwargs")) if isinstance(body, dict)
+                        else (None, None))
         method = message.delivery_info.get("routing_key")
         if not (isinstance(args, list) and isinstance(kwargs, dict) and signing.call_is_signed(
                 method, args, kwargs, kwargs.pop(signing.CALL_SIGNATURE, None))):

@@ -22,7 +22,8 @@ from sqlalchemy.orm import aliased
 from shared.errors import Forbidden, NotFound
 from shared.i18n import text
 
-VILLAGE, AGENCY, COORDINATOR, REGENCY, ADMIN = "village", "agency", "coordinator", "regency", "admin"
+VILLAGE, AGENCY, COORDINATOR = "village", "agency", "coordinator"
+REGENCY, ADMIN = "regency", "admin"
 ROLES = (VILLAGE, AGENCY, COORDINATOR, REGENCY, ADMIN)
 PUBLIC = None
 SIGNED_IN = ROLES
@@ -153,6 +154,17 @@ def require_case(actor, operation, case):
     return case
 
 
+def party(role, scope):
+    """A party, `role:scope` (`village:35.79.02.2001`, `agency:pdam-batu`): whom a
+    notification is sent to."""
+    return f"{role}:{scope}"
+
+
+def party_of(actor):
+    """The party whose notifications an actor reads: its own role and scope."""
+    return party(actor["role"], actor.get("scope") or "*")
+
+
 def manages_actor(manager, actor_regency, actor_role):
     """Whether a manager may see and change an actor: an admin every one; a regency office the
     actors of its own regency, never an admin."""
@@ -160,3 +172,17 @@ def manages_actor(manager, actor_regency, actor_role):
         return True
     return (manager.get("role") == REGENCY and actor_role != ADMIN
             and actor_regency is not None and actor_regency == manager.get("scope"))
+
+
+def actors_managed(manager, actor_table):
+    """`manages_actor` as a SQL condition on the actors table."""
+    if manager.get("role") == ADMIN:
+        return true()
+    if manager.get("role") != REGENCY:
+        return false()
+    return and_(actor_table.regency_code == manager.get("scope"), actor_table.role != ADMIN)
+
+
+def rules_regency(actor):
+    """Whose routing rules the caller reads: its regency's (None: an admin reads them all)."""
+    return None if actor.get("role") == ADMIN else actor.get("regency")

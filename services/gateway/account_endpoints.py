@@ -126,9 +126,7 @@ class AccountEndpoints:
          query=schemas.ActorQuery, answers={200: schemas.ActorList})
     def list_actors(self, request, actor):
         query = read_query(request, schemas.ActorQuery)
-        conditions = []
-        if actor["role"] != policy.ADMIN:
-            conditions += [Actor.regency_code == actor["scope"], Actor.role != policy.ADMIN]
+        conditions = [policy.actors_managed(actor, Actor)]
         for name in ("role", "scope"):
             if query.get(name):
                 conditions.append(getattr(Actor, name) == query[name])
@@ -156,7 +154,8 @@ class AccountEndpoints:
         body = read_json(request, schemas.ActorInput)
         role, scope = body["role"], body.get("scope")
         if role == policy.ADMIN and "scope" in body:
-            raise accounts.invalid("scope", "Admin tidak memiliki cakupan.", "An admin has no scope.")
+            raise accounts.invalid("scope", "Admin tidak memiliki cakupan.",
+                                   "An admin has no scope.")
         regency = self._regency_of(role, scope)
         if not policy.manages_actor(actor, regency, role):
             raise scope_not_found()

@@ -147,7 +147,8 @@ def too_large():
 
 
 def not_json():
-    return ValidationFailed(text("Isi permintaan bukan JSON yang sah.", "The body is not valid JSON."),
+    return ValidationFailed(text("Isi permintaan bukan JSON yang sah.",
+                                 "The body is not valid JSON."),
                             {"body": [text("Bukan JSON yang sah.", "Not valid JSON.")]})
 
 
@@ -338,7 +339,8 @@ class ApiEndpoint(HttpRequestHandler):
             return None
         principal = gate.principal(request)
         if principal is None:
-            gate.record("access.unauthorized", None, request, target=f"{request.method} {request.path}")
+            gate.record("access.unauthorized", None, request,
+                        target=f"{request.method} {request.path}")
             raise unauthorized()
         gate.throttle(f"token:{principal.token_id}", gate.per_token)
         return principal

@@ -65,7 +65,7 @@ def sign_in_wait(session, username, address, now):
     waits = [0]
     for key, _free in failure_keys(username, address):
         failure = session.get(LoginFailure, key)
-        if failure is not None and failure.blocked_until is not None and failure.blocked_until > now:
+        if failure is not None and (failure.blocked_until or now) > now:
             waits.append(math.ceil((failure.blocked_until - now).total_seconds()))
     return max(waits)
 

@@ -310,7 +310,7 @@ class CaseSummaryCounts(Schema):
     by_village = fields.List(fields.Nested(VillageCount), required=True)
 
 
-# -- accounts ---------------------------------------------------------------------------------------
+# -- accounts ------------------------------------------------------------------------------
 
 class Password(validate.Validator):
     """A new password: long enough, and not one of the most common (the OpenAPI document lists

@@ -237,8 +237,8 @@ class GatewayService(AccountEndpoints):
     @api("GET", "/routing/rules", "routing.rules", "The routing rules in force",
          query=schemas.Page, answers={200: schemas.RuleList})
     def rules(self, request, actor):
-        regency = None if actor["role"] == policy.ADMIN else actor["regency"]
-        return self.routing.rules(read_query(request, schemas.Page), regency=regency)
+        return self.routing.rules(read_query(request, schemas.Page),
+                                  regency=policy.rules_regency(actor))
 
     @api("POST", "/routing/preview", "routing.preview",
          "The decision routing would take for a village of the caller's area",

@@ -4,6 +4,7 @@ A recipient is a party, written `role:scope`: `village:35.79.02.2001`, `agency:p
 `coordinator:35.79.02`, `regency:35.79`. Each gets the message meant for its part in the case.
 """
 from shared import events
+from shared.policy import party, party_of
 
 ALWAYS_TOLD = {  # event type -> parties told, besides the agencies chosen below
     events.CASE_OPENED: ("village", "coordinator"),
@@ -30,15 +31,6 @@ ALWAYS_TOLD = {  # event type -> parties told, besides the agencies chosen below
 
 
 ENDED = ("declined", "withdrawn")
-
-
-def party(role, scope):
-    return f"{role}:{scope}"
-
-
-def party_of(actor):
-    """The party an actor belongs to (whose inbox it reads)."""
-    return party(actor["role"], actor.get("scope") or "*")
 
 
 def agencies_told(event_type, payload):

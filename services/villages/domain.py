@@ -3,7 +3,7 @@ import hashlib
 import json
 import secrets
 
-from shared.errors import Conflict, Forbidden
+from shared.errors import Conflict
 from shared.i18n import text
 
 # Crockford's base32 without I, L, O, U: nothing to mishear or misread over the phone.
@@ -19,17 +19,6 @@ def new_tracking_number():
 def fingerprint(report):
     """A stable digest of a report's content, to tell a retry from a different report."""
     return hashlib.sha256(json.dumps(report, sort_keys=True, default=str).encode()).hexdigest()
-
-
-def check_reporter(actor, village_code=None):
-    """A report is raised by an operator of its own village; returns the village code."""
-    if actor.get("role") != "village":
-        raise Forbidden(text("Hanya operator desa/kelurahan yang dapat melapor.",
-                             "Only a village operator can report an issue."))
-    if village_code is not None and village_code != actor.get("scope"):
-        raise Forbidden(text("Operator hanya dapat melapor untuk desanya sendiri.",
-                             "An operator can only report for their own village."))
-    return actor["scope"]
 
 
 def check_idempotent_retry(existing_fingerprint, new_fingerprint):

@@ -23,11 +23,15 @@ def test_a_slow_query_lets_other_workers_run(engine):
         with engine.connect() as connection:
             connection.execute(text("SELECT pg_sleep(3)"))
 
+    def slow_query_running():  # a transaction of its own: pg_stat_activity holds a snapshot
+        with engine.connect() as connection:
+            return connection.execute(text(
+                "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' "
+                "AND query = 'SELECT pg_sleep(3)'")).scalar() == 1
+
     sleeper = eventlet.spawn(slow)
+    eventually(slow_query_running)
     with engine.connect() as connection:
-        eventually(lambda: connection.execute(text(  # the slow query is running
-            "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' "
-            "AND query = 'SELECT pg_sleep(3)'")).scalar() == 1)
         assert connection.execute(text("SELECT 41 + 1")).scalar() == 42
     assert not sleeper.dead, "the quick query had to wait for the slow one: the driver blocks"
     sleeper.wait()

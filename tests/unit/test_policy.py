@@ -11,6 +11,8 @@ from sqlalchemy import create_engine, delete, select
 from sqlalchemy.orm import Session
 
 from services.gateway import http, service  # noqa: F401  (declares every endpoint)
+from services.gateway.models import Actor
+from services.gateway.models import Base as GatewayBase
 from services.requests.models import Base, Case, Task
 from shared import policy
 
@@ -89,6 +91,28 @@ def test_a_role_the_policy_does_not_know_sees_nothing():
     case = SimpleNamespace(**place(VILLAGES[0]), tasks=[])
     assert not policy.sees_case({"role": "mayor", "scope": "35.79"}, case)
     assert not policy.sees_place({"role": "mayor", "scope": "35.79"}, *place(VILLAGES[0]).values())
+
+
+@settings(max_examples=60, deadline=None)
+@given(managers=st.sampled_from([{"role": "admin"}, {"role": "regency", "scope": "35.79"},
+                                 {"role": "regency", "scope": "35.07"},
+                                 {"role": "coordinator", "scope": "35.79.02"}]),
+       actors=st.lists(st.tuples(st.sampled_from(policy.ROLES),
+                                 st.sampled_from(("35.79", "35.07", None))), max_size=8))
+def test_who_manages_whom_reads_the_same_in_sql(managers, actors):
+    engine = create_engine("sqlite://")
+    GatewayBase.metadata.create_all(engine)
+    with Session(engine) as session:
+        for n, (role, regency) in enumerate(actors):
+            session.add(Actor(id=str(n), role=role, name="x", created_at=T0,
+                              regency_code=regency))
+        session.flush()
+        in_python = {a.id for a in session.scalars(select(Actor))
+                     if policy.manages_actor(managers, a.regency_code, a.role)}
+        in_sql = set(session.scalars(select(Actor.id).where(
+            policy.actors_managed(managers, Actor))))
+    engine.dispose()
+    assert in_python == in_sql
 
 
 @pytest.mark.parametrize("manager,regency,role,manages", [
