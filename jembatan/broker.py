@@ -1,17 +1,20 @@
 """Each service's own RabbitMQ user, allowed only what that service uses.
 
-No service connects as `guest` or as an administrator. Every service may declare Jembatan's
-queues and exchanges (whichever starts first declares them all, so that no event meets a
-missing queue), consume from them and park a failed message; what it may *publish* is narrow:
+No service connects as `guest` or as an administrator. The topology (every exchange and
+queue) is declared by an administrator first (`jembatan broker users` does both); then each
+service may touch only its own queues — consume from them, bind them — and publish only:
 
-* on `jembatan.events`, only the events it produces (`shared.messaging.PUBLICATIONS`): the
+* on `jembatan.events`, the events it produces (`shared.messaging.PUBLICATIONS`): the
   notifications service and the gateway publish none;
 * on `nameko-rpc`, the gateway only calls the services' methods, and the services only reply
-  (to a reply queue, whose routing key is a UUID).
+  (to a reply queue, whose routing key is a UUID);
+* on `jembatan.retry`, a failed message into its own retry queues; on `jembatan.dead-letter`,
+  a message it gives up on.
 
-So a service's credentials, were they stolen, let nobody publish another service's events or
-call a service as the gateway; and every message must also carry its signature
-(shared/signing.py). `jembatan broker users` creates the users through the management API.
+It may neither read nor bind another service's queue, nor publish through the default
+exchange. So a service's credentials, were they stolen, let nobody read another service's
+messages, publish another service's events or call a service as the gateway; and every message
+must also carry its signature (shared/signing.py).
 """
 import re
 from urllib.parse import quote
@@ -19,17 +22,20 @@ from urllib.parse import quote
 import requests
 
 from shared import config
-from shared.messaging import EVENTS_EXCHANGE, PUBLICATIONS
+from shared.messaging import EVENTS_EXCHANGE, EXCHANGES, PUBLICATIONS, RETRY_EXCHANGE
 
 RPC_EXCHANGE = "nameko-rpc"
+EXCHANGE_NAMES = [exchange.name for exchange in EXCHANGES] + [RPC_EXCHANGE]
 NOTHING = "^$"
 
 
 def permissions(service):
-    """(configure, write, read) regular expressions of a service's user."""
-    own_rpc = rf"rpc-{service}|rpc\.reply-{service}-.*"
-    shared = rf"jembatan\..*|{RPC_EXCHANGE}|{own_rpc}"
-    return (f"^({shared})$", f"^({shared}|amq\\.default)$", f"^({shared})$")
+    """(configure, write, read) regular expressions of a service's user: the exchanges, and its
+    own queues (the dead-letter queue, `jembatan.dead-letters`, is no service's)."""
+    exchanges = "|".join(re.escape(name) for name in EXCHANGE_NAMES)
+    own = rf"jembatan\.{service}\..*|rpc-{service}|rpc\.reply-{service}-.*"
+    allowed = f"^({exchanges}|{own})$"
+    return allowed, allowed, allowed
 
 
 def topic_permissions(service):
@@ -40,7 +46,8 @@ def topic_permissions(service):
         calls = rf"^({'|'.join(s for s in config.SERVICES if s != 'gateway')})\.[a-z_]+$"
     else:
         calls = "^[0-9a-f-]{36}$"  # replies only
-    return {EVENTS_EXCHANGE.name: events, RPC_EXCHANGE: calls}
+    return {EVENTS_EXCHANGE.name: events, RPC_EXCHANGE: calls,
+            RETRY_EXCHANGE.name: rf"^jembatan\.{service}\.retry-[0-9]+ms$"}
 
 
 def user_name(service, prefix="jembatan"):

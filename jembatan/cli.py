@@ -259,15 +259,20 @@ def broker():
               help="Its password (RABBITMQ_ADMIN_PASSWORD).")
 @click.option("--vhost", default="/", show_default=True)
 def broker_users(management_url, admin_user, admin_password, vhost):
-    """Create or update the user of every service (jembatan-<service>), allowed only what that
-    service uses; each one's password comes from JEMBATAN_BROKER_PASSWORD_<SERVICE>."""
+    """Declare every exchange and queue (over AMQP_URI, as an administrator), then create or
+    update the user of every service (jembatan-<service>), allowed only what that service
+    uses; each one's password comes from JEMBATAN_BROKER_PASSWORD_<SERVICE>."""
     from jembatan.broker import ensure_users, user_name
+    from shared.messaging import check_broker, connect, declare_topology
 
     passwords = {service: os.environ.get(f"{BROKER_PASSWORD_PREFIX}{service.upper()}")
                  for service in config.SERVICES}
     missing = [f"{BROKER_PASSWORD_PREFIX}{s.upper()}" for s, p in passwords.items() if not p]
     if missing:
         raise click.UsageError(f"set {', '.join(missing)}")
+    _or_exit(lambda: check_broker(config.amqp_uri()))
+    with connect(config.amqp_uri()) as connection:
+        declare_topology(connection)
     ensure_users(management_url, (admin_user, admin_password), vhost, passwords)
     for service in config.SERVICES:
         click.echo(f"{user_name(service)}: ready on vhost {vhost}")

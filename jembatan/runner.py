@@ -13,7 +13,7 @@ from nameko.runners import ServiceRunner
 
 from shared import config
 from shared.errors import ClientErrorsAreInfo
-from shared.messaging import check_broker, connect, declare_topology
+from shared.messaging import check_broker, connect, require_topology
 
 log = logging.getLogger("jembatan")
 
@@ -40,11 +40,12 @@ def configure_logging():
 
 
 def prepare_broker():
-    """Fail fast with a clear message when RabbitMQ is unreachable; declare every queue."""
+    """Fail fast with a clear message when RabbitMQ is unreachable, or its queues are not
+    declared and may not be by this broker user (shared.messaging.require_topology)."""
     check_broker(config.amqp_uri())
     connection = connect(config.amqp_uri())
     try:
-        declare_topology(connection)
+        require_topology(connection)
     finally:
         connection.release()
 

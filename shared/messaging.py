@@ -19,25 +19,37 @@ import uuid
 from functools import partial
 
 import eventlet
-from kombu import Connection, Exchange, Producer, Queue, binding
+from amqp.exceptions import AccessRefused, ChannelError
+from kombu import Connection, Exchange, Producer, Queue, binding, serialization
 from kombu.exceptions import OperationalError
 from nameko.exceptions import ContainerBeingKilled
 from nameko.messaging import Consumer, QueueConsumer
-from nameko.rpc import ReplyListener, Rpc as NamekoRpc, RpcConsumer
+from nameko.amqp.publish import Publisher
+from nameko.constants import (
+    AMQP_SSL_CONFIG_KEY, AMQP_URI_CONFIG_KEY, DEFAULT_SERIALIZER, LOGIN_METHOD_CONFIG_KEY,
+    SERIALIZER_CONFIG_KEY,
+)
+from nameko.rpc import ReplyListener, Responder, Rpc as NamekoRpc, RpcConsumer, get_rpc_exchange
 
 from shared import events, signing
-from shared.errors import Forbidden
 from shared.events import InvalidEvent, iso, parse_event, utcnow
-from shared.i18n import text
 
 log = logging.getLogger(__name__)
+
+# JSON is plain JSON between Jembatan's processes: kombu's own JSON would turn an object such
+# as {"__type__": "datetime", …} that a client sent into something else on the way.
+serialization.register("json", json.dumps, json.loads, content_type="application/json",
+                       content_encoding="utf-8")
 
 EVENTS_EXCHANGE = Exchange("jembatan.events", type="topic", durable=True)
 DEAD_LETTER_EXCHANGE = Exchange("jembatan.dead-letter", type="fanout", durable=True)
 DEAD_LETTER_QUEUE = Queue(
-    "jembatan.dead-letter", exchange=DEAD_LETTER_EXCHANGE, durable=True,
+    "jembatan.dead-letters", exchange=DEAD_LETTER_EXCHANGE, durable=True,
     queue_arguments={"x-queue-type": "quorum"},
 )
+# Where a failed message is parked to wait: each retry queue is bound by its own name.
+RETRY_EXCHANGE = Exchange("jembatan.retry", type="topic", durable=True)
+EXCHANGES = (EVENTS_EXCHANGE, DEAD_LETTER_EXCHANGE, RETRY_EXCHANGE)
 
 # Which events each service consumes. One durable queue per consuming service.
 SUBSCRIPTIONS = {
@@ -80,8 +92,9 @@ def handler_attempts():
 def retry_queue(service, delay):
     """Where a failed message of `service` waits `delay` seconds, then returns to its queue."""
     milliseconds = int(delay * 1000)
+    name = f"jembatan.{service}.retry-{milliseconds}ms"
     return Queue(
-        f"jembatan.{service}.retry-{milliseconds}ms", durable=True,
+        name, exchange=RETRY_EXCHANGE, routing_key=name, durable=True,
         queue_arguments={
             "x-message-ttl": milliseconds,
             "x-dead-letter-exchange": "",
@@ -119,13 +132,45 @@ def connect(amqp_uri, **options):
 
 
 def declare_topology(connection):
-    """Declare exchanges, every service's queue and the dead-letter queue (idempotent)."""
+    """Declare the exchanges, every service's queues and the dead-letter queue (idempotent):
+    it takes a broker user that may (an administrator's, or a single-user setup's)."""
     channel = connection.channel()
     try:
+        for exchange in EXCHANGES:
+            exchange(channel).declare()
         for queue in all_queues():
             queue(channel).declare()
     finally:
         channel.close()
+
+
+def missing_queues(connection):
+    """The queues of the topology that do not exist (asked without declaring anything)."""
+    missing = []
+    for queue in all_queues():
+        channel = connection.channel()
+        try:
+            channel.queue_declare(queue.name, passive=True)
+        except ChannelError:
+            missing.append(queue.name)
+        finally:
+            if channel.is_open:
+                channel.close()
+    return missing
+
+
+def require_topology(connection):
+    """Every queue exists before this process publishes or consumes, so that no event is
+    routed to some of its consumers and not to others: declare what is missing, if this
+    process's broker user may; if not, refuse to start."""
+    if not missing_queues(connection):
+        return
+    try:
+        declare_topology(connection)
+    except AccessRefused as exc:
+        raise ConnectionError(
+            f"the broker's queues are not declared, and this broker user may not declare them "
+            f"({exc}); run `jembatan broker users` as a RabbitMQ administrator first") from None
 
 
 def check_broker(amqp_uri, timeout=5):
@@ -160,7 +205,7 @@ class EventPublisher:
             self._connection = connect(self.amqp_uri)
         if not self._declared:
             self._connection.ensure_connection(max_retries=3)
-            declare_topology(self._connection)
+            require_topology(self._connection)
             self._declared = True
         return Producer(self._connection.default_channel)
 
@@ -227,17 +272,43 @@ class ResilientQueueConsumer(QueueConsumer):
             log.warning("could not requeue (connection lost, it will be redelivered): %s", exc)
 
 
+class SigningPublisher(Publisher):
+    """Publishes an RPC answer with its signature (shared/signing.py)."""
+
+    def publish(self, payload, **kwargs):
+        signature = signing.reply_signature(kwargs.get("correlation_id"), payload)
+        kwargs["extra_headers"] = {**kwargs.get("extra_headers", {}),
+                                   signing.SIGNATURE_HEADER: signature}
+        return super().publish(payload, **kwargs)
+
+
+class SignedResponder(Responder):
+    publisher_cls = SigningPublisher
+
+
 class ResilientRpcConsumer(RpcConsumer):
     queue_consumer = ResilientQueueConsumer()
 
     def handle_result(self, message, result, exc_info):
-        """Reply; with the broker gone, give up the reply instead of the whole service. The
-        caller has timed out by then, and the request expires before it can be redelivered."""
+        """Answer, signed; with the broker gone, give up the answer instead of the whole
+        service. The caller has timed out by then, and the request expires before it can be
+        redelivered."""
+        config = self.container.config
+        responder = SignedResponder(
+            config[AMQP_URI_CONFIG_KEY], get_rpc_exchange(config),
+            config.get(SERIALIZER_CONFIG_KEY, DEFAULT_SERIALIZER), message,
+            ssl=config.get(AMQP_SSL_CONFIG_KEY), login_method=config.get(LOGIN_METHOD_CONFIG_KEY))
         try:
-            return super().handle_result(message, result, exc_info)
+            result, exc_info = responder.send_response(result, exc_info)
         except (OSError, OperationalError) as exc:
             log.warning("could not send an RPC reply (connection lost): %s", exc)
             return result, exc_info
+        self.queue_consumer.ack_message(message)
+        return result, exc_info
+
+
+class UnsignedCall(Exception):
+    """A call the gateway did not sign (or whose signature expired): it is not carried out."""
 
 
 class Rpc(NamekoRpc):
@@ -253,7 +324,7 @@ class Rpc(NamekoRpc):
         if not (isinstance(args, list) and isinstance(kwargs, dict) and signing.call_is_signed(
                 method, args, kwargs, kwargs.pop(signing.CALL_SIGNATURE, None))):
             log.warning("refused an unsigned or forged call of %s", method)
-            raise Forbidden(text("Panggilan tidak ditandatangani.", "The call is not signed."))
+            raise UnsignedCall(f"{method}: the call is not signed, or its signature expired")
         return super().handle_message(body, message)
 
 
@@ -261,7 +332,19 @@ rpc = Rpc.decorator
 
 
 class ResilientReplyListener(ReplyListener):
+    """nameko's reply listener on the resilient queue consumer, taking only answers signed by
+    the service that was called: a forged one is dropped (the call then times out)."""
+
     queue_consumer = ResilientQueueConsumer()
+
+    def handle_message(self, body, message):
+        correlation_id = message.properties.get("correlation_id")
+        if not signing.reply_is_signed(correlation_id, body,
+                                       (message.headers or {}).get(signing.SIGNATURE_HEADER)):
+            log.warning("dropped an unsigned or forged answer to call %s", correlation_id)
+            self.queue_consumer.ack_message(message)
+            return
+        super().handle_message(body, message)
 
 
 class DeadLetteringQueueConsumer(ResilientQueueConsumer):

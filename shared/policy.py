@@ -1,6 +1,7 @@
 """Who may do what: the one access policy of Jembatan.
 
-Two questions decide every request, always in this order:
+Two questions decide every request, always in this order (the gateway asks the first before
+a request reaches a service; the services ask both again):
 
 1. **May the caller's role do this at all?** `OPERATIONS` names, for every operation of the API,
    the roles that may call it (`PUBLIC`: anyone, without a token). A role that may not answers
@@ -183,6 +184,10 @@ def actors_managed(manager, actor_table):
     return and_(actor_table.regency_code == manager.get("scope"), actor_table.role != ADMIN)
 
 
+NO_REGENCY = "-"  # matches no regency code
+
+
 def rules_regency(actor):
-    """Whose routing rules the caller reads: its regency's (None: an admin reads them all)."""
-    return None if actor.get("role") == ADMIN else actor.get("regency")
+    """Whose routing rules the caller reads: its regency's (None: an admin reads them all; an
+    actor of no regency, none)."""
+    return None if actor.get("role") == ADMIN else actor.get("regency") or NO_REGENCY

@@ -1,10 +1,11 @@
 """Messages between Jembatan's processes are signed: the broker is not trusted with authority.
 
-Anyone who can publish on the broker could otherwise open a case in a village's name or accept
-a task as an agency. So every event a service publishes and every RPC call the gateway makes
-carries an HMAC-SHA256 of its content under the deployment's secret key, and a service acts
-only on a message whose signature is right (an RPC call's also must not have expired). A forged
-or unsigned event goes to the dead letters; a forged call is refused.
+Anyone who can publish on the broker could otherwise open a case in a village's name, accept a
+task as an agency, or answer the gateway in a service's place. So every event a service
+publishes, every RPC call the gateway makes and every answer to one carries an HMAC-SHA256 of
+its content under the deployment's secret key, and a process acts only on a message whose
+signature is right (an RPC call's also must not have expired). A forged or unsigned event goes
+to the dead letters; a forged call is refused; a forged answer is dropped.
 
 The key is `JEMBATAN_SECRET_KEY`; without it, `<data dir>/secret.key`, created on first use
 (every process of one machine shares the data directory). Processes on several machines must
@@ -56,9 +57,12 @@ def valid(content: bytes, claimed) -> bool:
     return isinstance(claimed, str) and hmac.compare_digest(signature(content), claimed)
 
 
+def _canonical(value):
+    return json.dumps(value, sort_keys=True, separators=(",", ":")).encode("ascii")
+
+
 def _call_content(method, args, kwargs, expires):
-    return json.dumps([method, args, kwargs, expires], sort_keys=True,
-                      separators=(",", ":")).encode("ascii")
+    return _canonical([method, args, kwargs, expires])
 
 
 def sign_call(method, args, kwargs, lifetime):
@@ -75,3 +79,13 @@ def call_is_signed(method, args, kwargs, claimed):
     if not expires.isdigit() or int(expires) < time.time():
         return False
     return valid(_call_content(method, list(args), kwargs, int(expires)), digest)
+
+
+def reply_signature(correlation_id, payload):
+    """The signature of a service's answer to the call `correlation_id` (which no other call
+    shares, so an answer cannot stand for another)."""
+    return signature(_canonical([correlation_id, payload]))
+
+
+def reply_is_signed(correlation_id, payload, claimed):
+    return valid(_canonical([correlation_id, payload]), claimed)

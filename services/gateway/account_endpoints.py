@@ -11,10 +11,10 @@ from sqlalchemy import func, or_, select
 
 from services.gateway import accounts, audit, limits, schemas
 from services.gateway.http import (
-    Gatekeeper, TooManyRequests, Unauthorized, api, page_of, read_json, read_query,
+    Gatekeeper, TooManyRequests, Unauthorized, api, read_json, read_query,
 )
 from services.gateway.models import Actor, Token
-from shared import config, policy
+from shared import config, paging, policy
 from shared.errors import Forbidden, NotFound
 from shared.events import iso, utcnow
 from shared.i18n import text
@@ -62,31 +62,41 @@ class AccountEndpoints:
                                            429: schemas.Error})
     def login(self, request, actor):
         body = read_json(request, schemas.LoginInput)
+        account = self._password_checked(request, body["username"], body["password"],
+                                         "auth.login_refused")
+        if account is None or account.disabled_at is not None:
+            raise Unauthorized(text("Nama pengguna atau kata sandi salah.",
+                                    "Wrong username or password."))
+        with self.store.transaction() as unit:
+            account = unit.session.get(Actor, account.id)
+            token, secret = accounts.open_session(unit.session, account, utcnow(),
+                                                  timedelta(hours=config.session_hours()))
+        return {"token": secret, "token_id": token.id, "expires_at": iso(token.expires_at),
+                "actor": accounts.actor_view(account)}
+
+    def _password_checked(self, request, username, password, refusal):
+        """The person whose password this is, else None (the refusal audited); too many
+        failures for the username or the address before it: 429 (limits.py)."""
         now, address = utcnow(), request.remote_addr
         with self.store.transaction() as unit:
-            wait = limits.sign_in_wait(unit.session, body["username"], address, now)
+            wait = limits.reserve_attempt(unit.session, username, address, now)
             if wait:
                 audit.record(unit.session, now, "auth.login_throttled", address=address,
-                             target=body["username"][:100])
-            else:
-                signed_in = accounts.sign_in(unit.session, body["username"], body["password"],
-                                             now, timedelta(hours=config.session_hours()))
-                if signed_in is None:
-                    limits.sign_in_failed(unit.session, body["username"], address, now)
-                    audit.record(unit.session, now, "auth.login_refused", address=address,
-                                 target=body["username"][:100])
-                else:
-                    limits.sign_in_succeeded(unit.session, body["username"])
+                             target=username[:100])
         if wait:
             raise TooManyRequests(wait, text(
                 f"Terlalu banyak percobaan masuk yang gagal; coba lagi dalam {wait} detik.",
                 f"Too many failed sign-ins; try again in {wait} seconds."))
-        if signed_in is None:
-            raise Unauthorized(text("Nama pengguna atau kata sandi salah.",
-                                    "Wrong username or password."))
-        account, token, secret = signed_in
-        return {"token": secret, "token_id": token.id, "expires_at": iso(token.expires_at),
-                "actor": accounts.actor_view(account)}
+        with self.store.read() as session:
+            account = accounts.person(session, username)
+        matched = accounts.password_matches(account, password)
+        with self.store.transaction() as unit:
+            if matched:
+                limits.attempt_succeeded(unit.session, username, address)
+            else:
+                audit.record(unit.session, utcnow(), refusal, address=address,
+                             target=username[:100])
+        return account if matched else None
 
     @api("POST", "/auth/logout", "auth.logout", "Sign out: the token used is revoked",
          answers={204: None})
@@ -109,15 +119,16 @@ class AccountEndpoints:
          body=schemas.OwnPasswordInput, answers={204: None})
     def change_own_password(self, request, actor):
         body = read_json(request, schemas.OwnPasswordInput)
+        with self.store.read() as session:
+            username = session.get(Actor, actor["id"]).username
+        if username is None or self._password_checked(
+                request, username, body["current_password"], "auth.password_refused") is None:
+            raise Forbidden(text("Kata sandi sekarang salah.", "The current password is wrong."),
+                            {"current_password": [text("Salah.", "Wrong.")]})
         with self.store.transaction() as unit:
-            account = unit.session.get(Actor, actor["id"])
-            if not accounts.password_matches(account, body["current_password"]):
-                raise Forbidden(text("Kata sandi sekarang salah.",
-                                     "The current password is wrong."),
-                                {"current_password": [text("Salah.", "Wrong.")]})
-            accounts.set_password(unit.session, account, body["new_password"], utcnow(),
-                                  by=by(actor, request), keep_token=request.token_id,
-                                  field="new_password")
+            accounts.set_password(unit.session, unit.session.get(Actor, actor["id"]),
+                                  body["new_password"], utcnow(), by=by(actor, request),
+                                  keep_token=request.token_id, field="new_password")
         return 204, None
 
     # -- actors ----------------------------------------------------------------------------------
@@ -138,13 +149,10 @@ class AccountEndpoints:
         if query.get("disabled") is not None:
             conditions.append(Actor.disabled_at.is_not(None) if query["disabled"]
                               else Actor.disabled_at.is_(None))
+        rows = select(Actor).where(*conditions).order_by(Actor.role, Actor.scope, Actor.name,
+                                                         Actor.id)
         with self.store.read() as session:
-            total = session.scalar(select(func.count()).select_from(Actor).where(*conditions))
-            rows = session.scalars(select(Actor).where(*conditions)
-                                   .order_by(Actor.role, Actor.scope, Actor.name, Actor.id)
-                                   .limit(query["per_page"])
-                                   .offset((query["page"] - 1) * query["per_page"])).all()
-            return page_of([accounts.actor_view(row) for row in rows], total, query)
+            return paging.read_page(session, query, rows, accounts.actor_view)
 
     @api("POST", "/actors", "actors.create",
          "A new actor: a person (with a username; then set its password) or a system (then "
@@ -250,5 +258,4 @@ class AccountEndpoints:
     def audit_log(self, request, actor):
         query = read_query(request, schemas.AuditQuery)
         with self.store.read() as session:
-            entries, total = audit.page(session, query, query["page"], query["per_page"])
-        return page_of(entries, total, query)
+            return paging.read_page(session, query, audit.entries(query), audit.entry_view)

@@ -19,12 +19,14 @@ import re
 import secrets
 import uuid
 from dataclasses import dataclass
-
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from functools import lru_cache
 
+import eventlet
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from eventlet import tpool
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
 from services.gateway import audit
@@ -133,26 +135,33 @@ def check_password(password, field="password"):
         raise ValidationFailed(text("Isian tidak sah.", "Invalid input."), {field: [problem]})
 
 
+# argon2 takes a fifth of a second of CPU and as much memory as it is set to: it runs in a
+# thread of its own (eventlet's hub would stop for it), a few at a time.
+ARGON2_AT_ONCE = eventlet.semaphore.Semaphore(2)
+
+
+def in_thread(work, *args):
+    with ARGON2_AT_ONCE:
+        return tpool.execute(work, *args)
+
+
+def hash_password(password):
+    return in_thread(passwords.hash, password)
+
+
 def password_matches(actor, password):
-    if not actor.password_hash or not isinstance(password, str):
-        return False
+    """Whether `password` is the actor's. The same work is done for no actor or one without a
+    password yet, so how long it takes tells nothing of who exists."""
+    stored = actor.password_hash if actor is not None and actor.password_hash else DUMMY_HASH
     try:
-        return passwords.verify(actor.password_hash, password)
+        matched = in_thread(passwords.verify, stored, password)
     except (VerificationError, InvalidHashError):
         return False
+    return matched and stored is not DUMMY_HASH
 
 
 def digest(secret):
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
-
-
-def secret_matches(stored, secret):
-    if stored.startswith("$argon2"):  # tokens issued before SHA-256 digests
-        try:
-            return passwords.verify(stored, secret)
-        except (VerificationError, InvalidHashError):
-            return False
-    return hmac.compare_digest(stored, digest(secret))
 
 
 # -- changes --------------------------------------------------------------------------------------
@@ -168,20 +177,31 @@ def create_actor(session, role, scope, name, regency, now, by=None, username=Non
                       "Must not be blank; at most 200 characters.")
     if username is not None:
         check_username(username)
-        if session.scalar(select(Actor.id).where(Actor.username == username)) is not None:
-            raise Conflict(text("Nama pengguna itu sudah dipakai.", "That username is taken."),
-                           {"username": [text("Sudah dipakai.", "Already taken.")]})
     actor = Actor(id=str(uuid.uuid4()), role=role, scope=scope or None, name=name,
                   regency_code=regency, username=username, created_at=now)
-    session.add(actor)
-    session.flush()
+    try:
+        with session.begin_nested():
+            session.add(actor)
+            session.flush()
+    except IntegrityError:  # the username is taken (the unique index says so, even in a race)
+        raise Conflict(text("Nama pengguna itu sudah dipakai.", "That username is taken."),
+                       {"username": [text("Sudah dipakai.", "Already taken.")]}) from None
     audit.record(session, now, "actor.created", by, target=actor_label(actor),
                  detail={"actor_id": actor.id, "role": role, "scope": scope})
     return actor
 
 
 def issue_token(session, actor, now, kind=API, label=None, expires_at=None, by=None):
-    """A new token of the actor: (row, the token itself, shown only now)."""
+    """A new token of the actor: (row, the token itself, shown only now). API tokens are for
+    systems: a person signs in, and nobody issues a token to themself."""
+    if kind == API and actor.username is not None:
+        raise Conflict(text("Orang masuk dengan nama pengguna dan kata sandi; token API untuk "
+                            "sistem.",
+                            "A person signs in with a username and password; API tokens are "
+                            "for systems."))
+    if kind == API and by is not None and by.get("id") == actor.id:
+        raise Conflict(text("Anda tidak dapat memberi diri sendiri token.",
+                            "You cannot issue yourself a token."))
     secret = secrets.token_urlsafe(32)
     token = Token(id=secrets.token_hex(8), actor_id=actor.id, secret_hash=digest(secret),
                   kind=kind, label=label, created_at=now, expires_at=expires_at)
@@ -194,20 +214,16 @@ def issue_token(session, actor, now, kind=API, label=None, expires_at=None, by=N
     return token, f"jbt_{token.id}_{secret}"
 
 
-def sign_in(session, username, password, now, lifetime):
-    """(actor, token row, token) for a right username and password of an enabled actor,
-    else None. The same work is done for an unknown username, so timing tells nothing."""
-    actor = session.scalar(select(Actor).where(Actor.username == (username or "").strip().lower()))
-    if actor is None:
-        password_matches(Actor(password_hash=DUMMY_HASH), password)
-        return None
-    if not password_matches(actor, password) or actor.disabled_at is not None:
-        return None
-    if passwords.check_needs_rehash(actor.password_hash):
-        actor.password_hash = passwords.hash(password)
+def person(session, username):
+    """The actor who signs in with this username, or None."""
+    return session.scalar(select(Actor).where(Actor.username == (username or "").strip().lower()))
+
+
+def open_session(session, actor, now, lifetime):
+    """A session for an actor whose password was right: (token row, the token)."""
     token, secret = issue_token(session, actor, now, kind=SESSION, expires_at=now + lifetime)
     audit.record(session, now, "auth.login", principal_of(actor, token), target=actor_label(actor))
-    return actor, token, secret
+    return token, secret
 
 
 def revoke(session, token, now, by=None, action="token.revoked"):
@@ -218,34 +234,43 @@ def revoke(session, token, now, by=None, action="token.revoked"):
             "actor_id": token.actor_id, "token_id": token.id, "kind": token.kind})
 
 
-def revoke_sessions(session, actor, now, keep=None):
-    """Revoke the actor's sessions (after a password change), except the token `keep`."""
-    session.execute(update(Token).where(Token.actor_id == actor.id, Token.kind == SESSION,
-                                        Token.revoked_at.is_(None), Token.id != (keep or ""))
-                    .values(revoked_at=now))
+def revoke_all(session, actor, now, keep=None):
+    """Revoke every token of the actor (its sessions and API tokens), except `keep`."""
+    session.execute(update(Token).where(Token.actor_id == actor.id, Token.revoked_at.is_(None),
+                                        Token.id != (keep or "")).values(revoked_at=now))
 
 
 def set_password(session, actor, password, now, by=None, keep_token=None, field="password"):
-    """Set the password of a person (an actor with a username); its other sessions end."""
+    """Set the password of a person (an actor with a username); every other token of it ends:
+    whoever knew the old password is signed out."""
+    if by is not None and by.get("id") == actor.id and keep_token is None:
+        raise Conflict(text("Ganti kata sandi Anda sendiri lewat /me/password (yang menanyakan "
+                            "kata sandi sekarang).",
+                            "Change your own password with /me/password (which asks for the "
+                            "current one)."))
     check_password(password, field)
     if actor.username is None:
         raise Conflict(text("Aktor ini tidak punya nama pengguna, jadi tidak masuk dengan kata "
                             "sandi; beri ia token.",
                             "This actor has no username, so it does not sign in with a "
                             "password; issue it a token."))
-    actor.password_hash = passwords.hash(password)
-    revoke_sessions(session, actor, now, keep=keep_token)
+    actor.password_hash = hash_password(password)
+    revoke_all(session, actor, now, keep=keep_token)
     audit.record(session, now, "actor.password_set", by, target=actor_label(actor),
                  detail={"actor_id": actor.id})
 
 
 def set_disabled(session, actor, disabled, now, by=None, reason=None):
+    """Disable an actor (every token of it ends: enabling it again does not bring them back),
+    or enable it."""
     if by is not None and by.get("id") == actor.id and disabled:
         raise Conflict(text("Anda tidak dapat menonaktifkan diri sendiri.",
                             "You cannot disable yourself."))
     if (actor.disabled_at is not None) == disabled:
         return
     actor.disabled_at = now if disabled else None
+    if disabled:
+        revoke_all(session, actor, now)
     audit.record(session, now, "actor.disabled" if disabled else "actor.enabled", by,
                  target=actor_label(actor), detail={"actor_id": actor.id, "reason": reason})
 
@@ -266,7 +291,7 @@ def principal(session, token, now):
     stored, actor = row
     if (stored.revoked_at is not None or actor.disabled_at is not None
             or (stored.expires_at is not None and stored.expires_at <= now)
-            or not secret_matches(stored.secret_hash, secret)):
+            or not hmac.compare_digest(stored.secret_hash, digest(secret))):
         return None
     return principal_of(actor, stored)
 

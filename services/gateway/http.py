@@ -195,11 +195,6 @@ def read_query(request, schema):
                                exc.messages) from None
 
 
-def page_of(items, total, query):
-    """The one shape of every list the API answers."""
-    return {"items": items, "total": total, "page": query["page"], "per_page": query["per_page"]}
-
-
 # -- who is calling ------------------------------------------------------------------------------
 
 class Gatekeeper(SharedExtension):

@@ -16,7 +16,9 @@ import threading
 import time
 from datetime import timedelta
 
-from sqlalchemy import delete
+from sqlalchemy import case, delete, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from services.gateway.models import LoginFailure
 
@@ -60,38 +62,62 @@ def failure_keys(username, address):
     return keys
 
 
-def sign_in_wait(session, username, address, now):
-    """Seconds this sign-in must still wait (0: it may be tried)."""
-    waits = [0]
-    for key, _free in failure_keys(username, address):
-        failure = session.get(LoginFailure, key)
-        if failure is not None and (failure.blocked_until or now) > now:
-            waits.append(math.ceil((failure.blocked_until - now).total_seconds()))
-    return max(waits)
+def wait_after(failures, free):
+    """How long the next attempt must wait after `failures` (0 while some are still free)."""
+    if failures < free:
+        return timedelta(0)
+    return min(timedelta(seconds=2 ** (failures - free)), MAX_WAIT)
 
 
-def sign_in_failed(session, username, address, now):
-    """Count a failed sign-in; past the free ones, the next attempt must wait longer."""
-    for key, free in failure_keys(username, address):
-        failure = session.get(LoginFailure, key)
-        if failure is None or failure.first_failed_at < now - FAILURE_WINDOW:
-            if failure is not None:
-                session.delete(failure)
-                session.flush()
-            failure = LoginFailure(key=key, failures=0, first_failed_at=now)
-            session.add(failure)
-        failure.failures += 1
-        if failure.failures >= free:
-            wait = min(timedelta(seconds=2 ** (failure.failures - free)), MAX_WAIT)
-            failure.blocked_until = now + wait
+def reserve_attempt(session, username, address, now):
+    """Count this attempt, before its password is checked, for its username and address:
+    0 when it may go on, else the seconds it must wait (and nothing is counted).
 
-
-def sign_in_succeeded(session, username):
-    key, _free = failure_keys(username, None)[0]
-    session.execute(delete(LoginFailure).where(LoginFailure.key == key))
-
-
-def forget_old_failures(session, now):
+    Counting first, in one statement per key that also checks the block, means attempts sent
+    together cannot all slip in before any of them is counted. A count starts again
+    `FAILURE_WINDOW` after the last failure; `attempt_succeeded` takes a success back out.
+    """
     session.execute(delete(LoginFailure).where(
-        LoginFailure.first_failed_at < now - FAILURE_WINDOW - MAX_WAIT))
+        LoginFailure.last_failed_at < now - FAILURE_WINDOW - MAX_WAIT))
+    keys = failure_keys(username, address)
+    blocked = [seconds_blocked(session, key, now) for key, _free in keys]
+    if any(blocked):
+        return max(blocked)
+    for key, free in keys:
+        failures = count(session, key, now)
+        if failures is None:  # blocked by an attempt that was counted meanwhile
+            return seconds_blocked(session, key, now) or 1
+        if failures >= free:
+            session.execute(update(LoginFailure).where(LoginFailure.key == key)
+                            .values(blocked_until=now + wait_after(failures, free)))
+    return 0
 
+
+def count(session, key, now):
+    """One more attempt on `key` unless it is blocked; the count, or None when blocked."""
+    table = LoginFailure.__table__
+    insert = (postgresql_insert if session.bind.dialect.name == "postgresql"
+              else sqlite_insert)(table)
+    upsert = insert.values(key=key, failures=1, last_failed_at=now).on_conflict_do_update(
+        index_elements=[table.c.key],
+        set_={"failures": case((table.c.last_failed_at < now - FAILURE_WINDOW, 1),
+                               else_=table.c.failures + 1),
+              "last_failed_at": now},
+        where=or_(table.c.blocked_until.is_(None), table.c.blocked_until <= now))
+    return session.execute(upsert.returning(table.c.failures)).scalar()
+
+
+def seconds_blocked(session, key, now):
+    until = session.scalar(select(LoginFailure.blocked_until).where(LoginFailure.key == key))
+    return math.ceil((until - now).total_seconds()) if until and until > now else 0
+
+
+def attempt_succeeded(session, username, address):
+    """The password was right: the username's count ends, the address's attempt is taken back."""
+    (user_key, _free), *by_address = failure_keys(username, address)
+    session.execute(delete(LoginFailure).where(LoginFailure.key == user_key))
+    for key, free in by_address:
+        session.execute(update(LoginFailure).where(LoginFailure.key == key).values(
+            failures=LoginFailure.failures - 1,
+            blocked_until=case((LoginFailure.failures - 1 < free, None),
+                               else_=LoginFailure.blocked_until)))

@@ -48,7 +48,7 @@ class LoginFailure(Base):
 
     key: Mapped[str] = mapped_column(String(120), primary_key=True)
     failures: Mapped[int] = mapped_column(Integer, nullable=False)
-    first_failed_at = mapped_column(UTCDateTime, nullable=False)
+    last_failed_at = mapped_column(UTCDateTime, nullable=False, index=True)
     blocked_until = mapped_column(UTCDateTime, nullable=True)
 
 

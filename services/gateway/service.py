@@ -8,8 +8,8 @@ import eventlet
 
 from services.gateway import openapi, schemas
 from services.gateway.account_endpoints import AccountEndpoints
-from services.gateway.http import TimedRpcProxy, api, language, page_of, read_json, read_query
-from shared import commands, policy
+from services.gateway.http import TimedRpcProxy, api, language, read_json, read_query
+from shared import commands, paging, policy
 from shared.categories import CATEGORIES
 from shared.errors import NotFound, ValidationFailed
 from shared.i18n import text
@@ -54,12 +54,12 @@ class GatewayService(AccountEndpoints):
     @api("GET", "/categories", "categories.list", "The category catalogue", query=schemas.Page,
          answers={200: schemas.CategoryList})
     def categories(self, request, actor):
-        query = read_query(request, schemas.Page)
-        start = (query["page"] - 1) * query["per_page"]
-        return page_of([{"code": c.code, "name": c.name, "name_en": c.name_en,
-                         "description": c.description, "description_en": c.description_en}
-                        for c in CATEGORIES[start:start + query["per_page"]]],
-                       len(CATEGORIES), query)
+        number, per_page = paging.bounds(read_query(request, schemas.Page))
+        start = (number - 1) * per_page
+        return paging.page([{"code": c.code, "name": c.name, "name_en": c.name_en,
+                             "description": c.description, "description_en": c.description_en}
+                            for c in CATEGORIES[start:start + per_page]],
+                           len(CATEGORIES), number, per_page)
 
     @api("GET", "/openapi.json", "openapi", "This document")
     def openapi_document(self, request, actor):

@@ -4,7 +4,7 @@ A recipient is a party, written `role:scope`: `village:35.79.02.2001`, `agency:p
 `coordinator:35.79.02`, `regency:35.79`. Each gets the message meant for its part in the case.
 """
 from shared import events
-from shared.policy import party, party_of
+from shared.policy import ENDED_TASK_STATUSES, party, party_of
 
 ALWAYS_TOLD = {  # event type -> parties told, besides the agencies chosen below
     events.CASE_OPENED: ("village", "coordinator"),
@@ -30,14 +30,13 @@ ALWAYS_TOLD = {  # event type -> parties told, besides the agencies chosen below
 }
 
 
-ENDED = ("declined", "withdrawn")
 
 
 def agencies_told(event_type, payload):
     """The agencies that hear of this event: those still working on the case (a declined or
     withdrawn task ends what its agency hears), and those this very event released."""
     tasks = payload["case"]["tasks"]
-    working = [t["agency_id"] for t in tasks if t["status"] not in ENDED]
+    working = [t["agency_id"] for t in tasks if t["status"] not in ENDED_TASK_STATUSES]
     if event_type in (events.CASE_ROUTED, events.CASE_CANCELLED, events.CASE_MERGED):
         return list(payload["agency_ids"])  # given the case, or released by its end
     if event_type in (events.CASE_RESOLVED, events.CASE_CLOSED):

@@ -1,11 +1,12 @@
 """The notifications service: every party's inbox, filled from the case events."""
 import uuid
 
-from sqlalchemy import exists, func, insert, select
+from sqlalchemy import exists, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from services.notifications import domain, templates
 from services.notifications.models import Base, Notification, Reading
+from shared import paging
 from shared.db import Database
 from shared.errors import DOMAIN_ERRORS, NotFound
 from shared.events import iso, utcnow
@@ -40,7 +41,6 @@ class NotificationsService:
     @rpc(expected_exceptions=DOMAIN_ERRORS)
     def inbox(self, actor, query, lang="id"):
         """One page of the caller's notifications, newest first (`unread`, `case_id`)."""
-        page, per_page = max(1, query.get("page", 1)), max(1, min(query.get("per_page", 20), 100))
         conditions = [Notification.recipient == domain.party_of(actor)]
         if query.get("unread"):
             conditions.append(Reading.read_at.is_(None))
@@ -48,16 +48,11 @@ class NotificationsService:
             conditions.append(Notification.case_id == query["case_id"])
         read_by_caller = (Reading.notification_id == Notification.id) & (
             Reading.actor_id == actor["id"])
+        rows = (select(Notification, Reading.read_at).outerjoin(Reading, read_by_caller)
+                .where(*conditions).order_by(Notification.created_at.desc(), Notification.id))
         with self.db.read() as session:
-            total = session.scalar(select(func.count()).select_from(Notification)
-                                   .outerjoin(Reading, read_by_caller).where(*conditions))
-            rows = session.execute(
-                select(Notification, Reading.read_at).outerjoin(Reading, read_by_caller)
-                .where(*conditions)
-                .order_by(Notification.created_at.desc(), Notification.id)
-                .limit(per_page).offset((page - 1) * per_page)).all()
-            items = [notification_view(n, read_at, lang) for n, read_at in rows]
-        return {"items": items, "total": total, "page": page, "per_page": per_page}
+            return paging.read_page(session, query, rows,
+                                    lambda row: notification_view(row[0], row[1], lang))
 
     @rpc(expected_exceptions=DOMAIN_ERRORS)
     def mark_all_read(self, actor, case_id=None):

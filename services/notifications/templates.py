@@ -9,6 +9,7 @@ from jinja2 import Environment, StrictUndefined
 from shared.categories import category_name
 from shared import events
 from shared.events import iso
+from shared.policy import ENDED_TASK_STATUSES
 from shared.regions import regency_office
 from shared.timezones import local_time
 
@@ -216,7 +217,7 @@ def params(event_type, payload, recipient):
         "category": case["category"], "severity": case["severity"],
         "village": case["village"]["name"], "district": case["district"]["name"],
         "regency_code": case["regency"]["code"], "regency_name": case["regency"]["name"],
-        "agencies": [t["agency_name"] for t in tasks if t["status"] not in ("declined", "withdrawn")],
+        "agencies": [t["agency_name"] for t in tasks if t["status"] not in ENDED_TASK_STATUSES],
         "agency": (payload.get("task") or {}).get("agency_name", ""),
         "note": payload.get("note") or "", "explanation": payload.get("explanation"),
         "author": payload["actor"]["name"],

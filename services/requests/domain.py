@@ -37,7 +37,7 @@ PENDING, ACCEPTED, COMPLETED, DECLINED = "pending", "accepted", "completed", "de
 WITHDRAWN = "withdrawn"
 TASK_STATUSES = (PENDING, ACCEPTED, COMPLETED, DECLINED, WITHDRAWN)
 ACTIVE_TASK_STATUSES = (PENDING, ACCEPTED)
-ENDED_TASK_STATUSES = (DECLINED, WITHDRAWN)  # tasks that no longer count for the case
+ENDED_TASK_STATUSES = policy.ENDED_TASK_STATUSES  # tasks that no longer count: DECLINED, WITHDRAWN
 
 CASE_TRANSITIONS = {
     REPORTED: {ROUTED, NEEDS_TRIAGE, CANCELLED},
@@ -234,6 +234,13 @@ def route(case, planned, actor, now, new_task, rule_id=None, explanation=None, n
     return new_leads + [Fact(facts.ROUTED, actor, {
         "rule_id": rule_id, "explanation": explanation, "note": note,
         "agencies": [p["agency_id"] for p in added], "from": previous, "to": case.status})]
+
+
+def referral_still_needed(case, planned):
+    """A referral replaces the agency that declined. One for the lead is not needed once the
+    case has a lead again: a coordinator chose one meanwhile, and keeps it."""
+    return not (any(p["role"] == "lead" for p in planned)
+                and any(task.role == "lead" for task in working_tasks(case)))
 
 
 def needs_triage(case, explanation, now):

@@ -66,6 +66,9 @@ def when_routing_decided_apply_it(unit, decision):
         raise LookupError(f"routing decided for unknown case {decision['case_id']}")
     now = utcnow()
     if decision["outcome"] == events.OUTCOME_REFERRED:
+        if not domain.referral_still_needed(case, decision["tasks"]):
+            log.info("requests: referral of case %s dropped, it has a lead again", case.id)
+            return
         try:
             changes = domain.route(case, decision["tasks"], ROUTING, now, task_factory(case),
                                    rule_id=decision["rule_id"],

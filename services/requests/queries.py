@@ -12,13 +12,6 @@ from services.requests import domain, ladder
 from services.requests.models import Case, Task, TimelineEntry
 from shared import policy
 
-MAX_PER_PAGE = 100
-
-
-def page_numbers(query):
-    """(page, per page) of a paged read, per page at most MAX_PER_PAGE."""
-    return max(1, int(query.get("page", 1))), max(1, min(int(query.get("per_page", 20)),
-                                                         MAX_PER_PAGE))
 
 
 def find_case(session, case_id):

@@ -17,7 +17,7 @@ from nameko.timer import timer
 
 from services.requests import commands, handlers, queries, views
 from services.requests.models import Base
-from shared import config, policy
+from shared import config, paging, policy
 from shared.db import Database
 from shared.errors import DOMAIN_ERRORS
 from shared.events import utcnow
@@ -48,13 +48,13 @@ class RequestsService:
     @rpc(expected_exceptions=DOMAIN_ERRORS)
     def timeline(self, actor, case_id, page, lang="id"):
         """One page of a case's timeline, oldest first."""
-        number, per_page = queries.page_numbers(page)
+        number, per_page = paging.bounds(page)
         with self.db.read() as session:
             case = policy.require_case(actor, "cases.timeline",
                                        queries.find_case(session, case_id))
             total, entries = queries.timeline_page(session, case.id, number, per_page)
             items = [views.timeline_entry(entry, lang) for entry in entries]
-        return views.page(items, total, number, per_page)
+        return paging.page(items, total, number, per_page)
 
     @rpc(expected_exceptions=DOMAIN_ERRORS)
     def escalations(self, actor, page, lang="id"):
@@ -65,11 +65,11 @@ class RequestsService:
     def list_cases(self, actor, filters, lang="id"):
         """Cases in the caller's jurisdiction, newest first, filtered and paged."""
         now = utcnow()
-        number, per_page = queries.page_numbers(filters)
+        number, per_page = paging.bounds(filters)
         with self.db.read() as session:
             total, cases = queries.list_cases(session, actor, filters, now, number, per_page)
             items = [views.case_summary(case, now, lang) for case in cases]
-        return views.page(items, total, number, per_page)
+        return paging.page(items, total, number, per_page)
 
     @rpc(expected_exceptions=DOMAIN_ERRORS)
     def summary(self, actor, lang="id"):

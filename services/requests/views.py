@@ -8,11 +8,6 @@ def ref(code, name):
     return {"code": code, "name": name}
 
 
-def page(items, total, number, per_page):
-    """One page of a paged read."""
-    return {"items": items, "total": total, "page": number, "per_page": per_page}
-
-
 # -- for the API ---------------------------------------------------------------------------------
 
 def task_view(task):

@@ -11,6 +11,7 @@ from shared import workdays
 from shared.categories import category_name
 from shared.events import SEVERITIES, iso
 from shared.i18n import text
+from shared.policy import ENDED_TASK_STATUSES
 from shared.regions import village_kind
 
 SEVERITY_RANK = {severity: rank for rank, severity in enumerate(SEVERITIES)}
@@ -178,9 +179,6 @@ def explain(rule, matching, situation, lead, supports):
                 line += f" Support: {support_names}."
         result[lang] = line
     return result
-
-
-ENDED_TASK_STATUSES = ("declined", "withdrawn")
 
 
 def next_fallback(rule, declined_role, tasks_on_case, referred):

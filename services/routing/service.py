@@ -1,10 +1,10 @@
 """The routing service: agencies, the category catalogue, the rules, and each decision."""
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from services.routing import domain
 from services.routing.models import Agency, Base, Decision, Referral, Rule
-from shared import commands, events
+from shared import commands, events, paging
 from shared.categories import CATEGORIES
 from shared.db import Database
 from shared.errors import DOMAIN_ERRORS, NotFound
@@ -126,12 +126,8 @@ class RoutingService:
                           .order_by(Rule.scope_code, Rule.category, Rule.id), rule_view)
 
     def _page(self, query, select_rows, view):
-        page, per_page = query["page"], query["per_page"]
         with self.db.read() as session:
-            total = session.scalar(select(func.count()).select_from(select_rows.subquery()))
-            rows = session.scalars(select_rows.limit(per_page).offset((page - 1) * per_page))
-            return {"items": [view(row) for row in rows], "total": total, "page": page,
-                    "per_page": per_page}
+            return paging.read_page(session, query, select_rows, view)
 
     @rpc(expected_exceptions=DOMAIN_ERRORS)
     def preview(self, village, request, lang="id"):

@@ -2,12 +2,12 @@
 import uuid
 from types import SimpleNamespace
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from services.villages import domain, registry
 from services.villages.models import Base, District, Regency, Report, Village
-from shared import commands, events, policy
+from shared import commands, events, paging, policy
 from shared.db import Database
 from shared.errors import DOMAIN_ERRORS, NotFound, ValidationFailed
 from shared.events import iso, utcnow
@@ -128,7 +128,7 @@ class VillagesService:
             report = session.get(Report, case_id) or session.scalar(
                 select(Report).where(Report.tracking_number == str(case_id).upper()))
             refs = report and place_refs(session, report.village_code)
-        if report is None or not policy.sees_case(actor, SimpleNamespace(
+        if report is None or refs is None or not policy.sees_case(actor, SimpleNamespace(
                 village_code=refs[0]["code"], district_code=refs[1]["code"],
                 regency_code=refs[2]["code"], tasks=[])):
             raise policy.case_not_found()
@@ -181,18 +181,15 @@ class VillagesService:
         if query.get("q"):
             pattern = query["q"].replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
             conditions.append(Village.name.ilike(f"%{pattern}%", escape="\\"))
-        page, per_page = query["page"], query["per_page"]
-        with self.db.read() as session:
-            total = session.scalar(select(func.count()).select_from(Village).where(*conditions))
-            rows = session.execute(
-                select(Village, District, Regency)
+        rows = (select(Village, District, Regency)
                 .join(District, Village.district_code == District.code)
                 .join(Regency, District.regency_code == Regency.code).where(*conditions)
-                .order_by(Village.code).limit(per_page).offset((page - 1) * per_page)).all()
-        items = [{"code": v.code, "name": v.name, "district": {"code": d.code, "name": d.name},
-                  "regency": {"code": r.code, "name": registry.pretty_regency_name(r.name)}}
-                 for v, d, r in rows]
-        return {"items": items, "total": total, "page": page, "per_page": per_page}
+                .order_by(Village.code))
+        with self.db.read() as session:
+            return paging.read_page(session, query, rows, lambda row: village_view((
+                {"code": row[0].code, "name": row[0].name},
+                {"code": row[1].code, "name": row[1].name},
+                {"code": row[2].code, "name": registry.pretty_regency_name(row[2].name)})))
 
     @rpc
     def health(self):

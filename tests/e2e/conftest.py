@@ -17,6 +17,17 @@ def system(request, tmp_path_factory):
         running.stop()
 
 
+@pytest.fixture(scope="module")
+def sqlite_system(tmp_path_factory):
+    """The same, on SQLite only: for what is decided above the database (the gateway's edge,
+    accounts, the broker), whose PostgreSQL side the service tests cover."""
+    running = System(tmp_path_factory.mktemp("jembatan")).start()
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
 @pytest.fixture(scope="session", autouse=True)
 def broker_management():
     """The end-to-end tests make a vhost each through RabbitMQ's management API."""

@@ -14,6 +14,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
 from jembatan import broker
+from shared.messaging import connect, declare_topology
 from tests.broker import BROKER_USER, MANAGEMENT, Vhost, eventually, free_port
 from tests.databases import PostgresDatabases
 
@@ -94,7 +95,10 @@ class System:
                                 check=True, timeout=120)
         for actor in json.loads(seeded.stdout)["actors"]:
             self.actors[(actor["role"], actor["scope"])] = actor
-        # Each service connects as its own broker user, allowed only what it uses.
+        # Each service connects as its own broker user, allowed only what it uses, once an
+        # administrator has declared every queue (as `jembatan broker users` does).
+        with connect(amqp_uri) as connection:
+            declare_topology(connection)
         self.broker_passwords = {service: secrets.token_urlsafe(16) for service in SERVICES}
         broker.ensure_users(MANAGEMENT, BROKER_USER, self.vhost.name, self.broker_passwords,
                             prefix=self.vhost.name)

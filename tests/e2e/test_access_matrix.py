@@ -261,7 +261,16 @@ class World:
         return {**person, "username": username}
 
     def issue(self, actor_id, **body):
-        return self.ok(self.admin.post(f"/actors/{actor_id}/tokens", body), 201)
+        """A token for the actor, issued by an admin (by another one for the demo admin: nobody
+        issues a token to themself)."""
+        issuer = self.admin
+        if actor_id == self.actor_ids[IN_SCOPE[ADMIN]]:
+            if not hasattr(self, "issuer"):
+                second = self.new_actor(ADMIN, None, name="Uji Matriks: admin kedua")
+                token = self.ok(self.admin.post(f"/actors/{second['id']}/tokens", {}), 201)
+                self.issuer = Client(self.system.base, token["token"], "second admin")
+            issuer = self.issuer
+        return self.ok(issuer.post(f"/actors/{actor_id}/tokens", body), 201)
 
     def session(self, person):
         signed_in = self.ok(self.system.anonymous().post(
@@ -340,9 +349,10 @@ class World:
                 lambda: every(caller, "/notifications", case_id=self.main["id"]))[0]["id"]
 
         # Actors a manager acts on: of Batu, of Malang, an admin; a token of each.
-        self.target = {"main": self.new_person(VILLAGE, PUNTEN),
-                       "other_regency": self.new_person(VILLAGE, MALANG_VILLAGE),
-                       "admin": self.new_person(ADMIN, None)}
+        # (systems, so that they have API tokens).
+        self.target = {"main": self.new_actor(VILLAGE, PUNTEN),
+                       "other_regency": self.new_actor(VILLAGE, MALANG_VILLAGE),
+                       "admin": self.new_actor(ADMIN, None)}
         self.target_token = {key: self.issue(actor["id"], label="matriks")["id"]
                              for key, actor in self.target.items()}
 
@@ -493,15 +503,17 @@ class World:
                 "missing": {"role": VILLAGE, "scope": UNKNOWN_VILLAGE}}[row.resource]
         return client, params, {**body, "name": "Operator Uji Matriks"}
 
-    def _new_target(self, resource):
-        return self.new_person(*{"main": (VILLAGE, PUNTEN),
-                                 "other_regency": (VILLAGE, MALANG_VILLAGE),
-                                 "admin": (ADMIN, None)}[resource])
+    def _new_target(self, resource, system=False):
+        """An actor made for one call: a person, or (to be issued a token) a system."""
+        place = {"main": (VILLAGE, PUNTEN), "other_regency": (VILLAGE, MALANG_VILLAGE),
+                 "admin": (ADMIN, None)}[resource]
+        return self.new_actor(*place) if system else self.new_person(*place)
 
     def _actor(self, row, role, fresh, client, params, body):
         target = self.target.get(row.resource)
         if fresh and row.operation != "actors.read":
-            target = self._new_target(row.resource)  # an actor made for this call
+            target = self._new_target(row.resource,  # an actor made for this call
+                                      system=row.operation == "actors.token")
             if row.operation == "actors.enable":
                 self.ok(self.admin.post(f"/actors/{target['id']}/disable", {}), 200)
         params["actor_id"] = target["id"] if target else MISSING_ID
@@ -510,7 +522,8 @@ class World:
     def _token(self, row, role, fresh, client, params, body):
         token = self.target_token.get(row.resource)
         if fresh:
-            token = self.issue(self._new_target(row.resource)["id"], label="matriks")["id"]
+            token = self.issue(self._new_target(row.resource, system=True)["id"],
+                               label="matriks")["id"]
         params["token_id"] = token or MISSING_TOKEN_ID
         return client, params, body
 

@@ -1,5 +1,7 @@
 """People sign in and out; managers manage actors and tokens; whatever is revoked or disabled
 is refused at once; every refused sign-in and denied request is in the audit log."""
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 import requests
 
@@ -7,6 +9,13 @@ from tests.e2e.helpers import PUNTEN, every
 from tests.e2e.system import Client
 
 PASSWORD = "air-bersih-untuk-semua-2026"
+
+
+
+@pytest.fixture(scope="module")
+def system(sqlite_system):
+    """SQLite only: what these tests check is decided above the database."""
+    return sqlite_system
 
 
 def create_person(admin, username, role="village", scope=PUNTEN, name="Sekdes Punten"):
@@ -63,7 +72,7 @@ def test_failed_sign_ins_are_slowed_down_even_with_the_right_password(system):
     assert every(system.admin(), "/audit", action="auth.login_throttled")
 
 
-def test_disabling_an_actor_refuses_its_tokens_at_once_and_enabling_lets_them_in(system):
+def test_disabling_an_actor_ends_its_tokens_at_once_and_enabling_lets_it_sign_in(system):
     admin = system.admin()
     person = create_person(admin, "operator.punten2", name="Operator Punten Dua")
     token = sign_in(system, "operator.punten2").json()["token"]
@@ -74,7 +83,9 @@ def test_disabling_an_actor_refuses_its_tokens_at_once_and_enabling_lets_them_in
     assert me.get("/me").status_code == 401
     assert sign_in(system, "operator.punten2").status_code == 401
     assert admin.post(f"/actors/{person['id']}/enable").status_code == 200
-    assert me.get("/me").status_code == 200
+    assert me.get("/me").status_code == 401  # disabling ended the session for good
+    again = as_client(system, sign_in(system, "operator.punten2").json()["token"])
+    assert again.get("/me").status_code == 200
 
 
 def test_a_revoked_api_token_is_refused_at_once(system):
@@ -187,3 +198,23 @@ def test_only_an_admin_reads_the_audit_log_and_denials_are_in_it(system):
                for entry in denied)
     unauthorized = every(system.admin(), "/audit", action="access.unauthorized")
     assert any(entry["target"] == "GET /api/v1/audit" for entry in unauthorized)
+
+
+def test_sign_ins_sent_together_are_counted_before_any_password_is_checked(system):
+    create_person(system.admin(), "operator.serentak", scope="35.79.02.2005",
+                  name="Operator Serentak")
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        answers = list(pool.map(lambda _n: sign_in(system, "operator.serentak",
+                                                   "salah-salah-salah").status_code, range(12)))
+    assert sorted(answers) == [401] * 5 + [429] * 7
+
+
+def test_api_tokens_are_for_systems_and_nobody_gives_themself_one(system):
+    admin, walikota = system.admin(), system.regency()
+    person = create_person(admin, "sekdes.token")
+    refused = admin.post(f"/actors/{person['id']}/tokens", {"label": "x"})
+    assert refused.status_code == 409, refused.text
+    own = system.actors[("regency", "35.79")]["id"]
+    assert walikota.post(f"/actors/{own}/tokens", {"label": "x"}).status_code == 409
+    assert admin.post(f"/actors/{system.actors[('admin', None)]['id']}/password",
+                      {"password": PASSWORD}).status_code == 409

@@ -58,8 +58,8 @@ def test_cors_answers_only_the_configured_origins(edge):
     assert "Authorization" in preflight.headers["Access-Control-Allow-Headers"]
 
 
-def test_without_configured_origins_there_is_no_cors(system):
-    answer = system.village(PUNTEN).get("/cases", headers={"Origin": ORIGIN})
+def test_without_configured_origins_there_is_no_cors(sqlite_system):
+    answer = sqlite_system.village(PUNTEN).get("/cases", headers={"Origin": ORIGIN})
     assert "Access-Control-Allow-Origin" not in answer.headers
 
 

@@ -1131,3 +1131,12 @@ def test_merging_ends_the_source_links_both_timelines_and_refuses_itself():
         domain.merge(target, target, COORDINATOR, NOW, "x")
     with pytest.raises(Forbidden):
         domain.merge(case_with(ROUTED), target, VILLAGE, NOW, "x")
+
+
+def test_a_referral_for_the_lead_is_not_needed_once_a_coordinator_chose_one():
+    case = routed_case("pdam-batu", "pupr-batu")
+    decline_task(case, task_of(case, "pdam-batu"), PDAM, NOW, "bukan wewenang")
+    assert domain.referral_still_needed(case, [plan("bpbd-batu", "lead")])
+    route(case, [plan("dlh-batu", "lead")], COORDINATOR, NOW, TaskFactory())
+    assert not domain.referral_still_needed(case, [plan("bpbd-batu", "lead")])
+    assert domain.referral_still_needed(case, [plan("bpbd-batu", "support")])

@@ -40,10 +40,12 @@ def upgrade() -> None:
     op.create_table('login_failures',
     sa.Column('key', sa.String(length=120), nullable=False),
     sa.Column('failures', sa.Integer(), nullable=False),
-    sa.Column('first_failed_at', sa.DateTime(), nullable=False),
+    sa.Column('last_failed_at', sa.DateTime(), nullable=False),
     sa.Column('blocked_until', sa.DateTime(), nullable=True),
     sa.PrimaryKeyConstraint('key')
     )
+    with op.batch_alter_table('login_failures', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_login_failures_last_failed_at'), ['last_failed_at'], unique=False)
     with op.batch_alter_table('actors', schema=None) as batch_op:
         batch_op.add_column(sa.Column('regency_code', sa.String(length=5), nullable=True))
         batch_op.add_column(sa.Column('username', sa.String(length=64), nullable=True))
@@ -61,6 +63,10 @@ def upgrade() -> None:
     # (or the agency's actor is added again); the others follow from their scope.
     op.execute("UPDATE actors SET regency_code = substr(scope, 1, 5) "
                "WHERE role IN ('village', 'coordinator', 'regency')")
+    # Tokens were kept as argon2 hashes, now as SHA-256 digests: the old ones end here (no
+    # release had them; `jembatan demo seed` or `actors token` gives new ones).
+    op.execute("UPDATE tokens SET revoked_at = CURRENT_TIMESTAMP "
+               "WHERE secret_hash LIKE '$argon2%' AND revoked_at IS NULL")
 
 
 
@@ -78,6 +84,9 @@ def downgrade() -> None:
         batch_op.drop_column('password_hash')
         batch_op.drop_column('username')
         batch_op.drop_column('regency_code')
+
+    with op.batch_alter_table('login_failures', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_login_failures_last_failed_at'))
 
     op.drop_table('login_failures')
     with op.batch_alter_table('audit', schema=None) as batch_op:
