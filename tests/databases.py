@@ -1,6 +1,7 @@
 """Databases for tests: SQLite files, or PostgreSQL databases of their own, dropped afterwards."""
 import os
 import uuid
+from contextlib import contextmanager
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -48,3 +49,29 @@ class PostgresDatabases:
             for database in self.created:
                 connection.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
         self.admin.dispose()
+
+
+@contextmanager
+def a_store(database, tmp_path, service, metadata, migrate=True):
+    """A service's Store on "sqlite" (a file under tmp_path) or "postgresql" (a database of its
+    own), its schema made by its migrations (or from `metadata`); dropped afterwards."""
+    from shared.db import Store
+
+    databases = None
+    if database == "postgresql":
+        require_postgres()
+        databases = PostgresDatabases()
+        url = databases.create(service)
+    else:
+        url = f"sqlite:///{tmp_path / (service + '.db')}"
+    store = Store(service, metadata, url=url)
+    if migrate:
+        store.migrate()
+    else:
+        metadata.create_all(store.engine)
+    try:
+        yield store
+    finally:
+        store.close()
+        if databases is not None:
+            databases.drop_all()

@@ -3,8 +3,7 @@ with its tasks never mixes the case before a change with the tasks after it."""
 import pytest
 from sqlalchemy import Column, MetaData, String, Table, insert, select, update
 
-from shared.db import Store
-from tests.databases import PostgresDatabases, require_postgres
+from tests.databases import a_store
 
 metadata = MetaData()
 cases = Table("cases", metadata, Column("id", String(8), primary_key=True),
@@ -13,19 +12,8 @@ cases = Table("cases", metadata, Column("id", String(8), primary_key=True),
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def store(request, tmp_path):
-    databases = None
-    if request.param == "postgresql":
-        require_postgres()
-        databases = PostgresDatabases()
-        url = databases.create("snapshot")
-    else:
-        url = f"sqlite:///{tmp_path / 'requests.db'}"
-    store = Store("requests", metadata, url=url)
-    metadata.create_all(store.engine)
-    yield store
-    store.close()
-    if databases is not None:
-        databases.drop_all()
+    with a_store(request.param, tmp_path, "requests", metadata, migrate=False) as store:
+        yield store
 
 
 def test_a_commit_during_a_read_is_not_seen_half_way(store):

@@ -12,9 +12,8 @@ import pytest
 from services.requests import commands
 from services.requests.models import Base
 from shared import events
-from shared.db import Store
 from shared.errors import NotFound
-from tests.databases import PostgresDatabases, require_postgres
+from tests.databases import a_store
 from tests.service.requests_world import (
     ADMIN, BPBD, BULUKERTO, COORDINATOR, OTHER_COORDINATOR, PDAM, PUPR, REGENCY, SUMBEREJO,
     VILLAGE, decision, handle, issue, planned, service_on,
@@ -24,19 +23,15 @@ A, B, C, D, E = "case-000a", "case-000b", "case-000c", "case-000d", "case-000e"
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def database_url(request, tmp_path_factory):
+def store(request, tmp_path_factory):
     """The reads on SQLite, and on PostgreSQL when it is here (their SQL differs)."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path_factory.mktemp('requests') / 'requests.db'}"
-        return
-    require_postgres()
-    databases = PostgresDatabases()
-    yield databases.create("requests")
-    databases.drop_all()
+    with a_store(request.param, tmp_path_factory.mktemp("requests"), "requests",
+                 Base.metadata) as store:
+        yield store
 
 
 @pytest.fixture(scope="module")
-def requests(database_url):
+def requests(store):
     """Five cases of Kota Batu, opened a day apart (A first), then changed in this order:
 
     A  Punten, clean water: PDAM (lead) had to accept six hours ago, Dinas PUPR supports;
@@ -46,8 +41,6 @@ def requests(database_url):
     D  Punten, health: BPBD leads; escalated to the regency office by hand, then cancelled.
     E  Punten, roads: PDAM leads; escalated to the regency office by hand.
     """
-    store = Store("requests", Base.metadata, url=database_url)
-    store.migrate()
     for case_id, village, category, days_ago in (
             (A, None, "air-bersih", 5), (B, BULUKERTO, "jalan-jembatan", 4),
             (C, SUMBEREJO, "banjir-bencana", 3), (D, None, "kesehatan", 2),
@@ -72,8 +65,7 @@ def requests(database_url):
     commands.run(store, commands.cancel, COORDINATOR, D, {"reason": "Ditangani puskesmas"})
     commands.run(store, commands.escalate, COORDINATOR, E, {"reason": "Jalan putus"})
     commands.run(store, commands.watch_case, A)  # a high case: four hours between the steps
-    yield service_on(store)
-    store.close()
+    return service_on(store)
 
 
 def listed(requests, actor=REGENCY, **filters):

@@ -6,26 +6,14 @@ import pytest
 
 from services.gateway import limits
 from services.gateway.models import Base
-from shared.db import Store
 from shared.events import utcnow
-from tests.databases import PostgresDatabases, require_postgres
+from tests.databases import a_store
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def store(request, tmp_path):
-    databases = None
-    if request.param == "postgresql":
-        require_postgres()
-        databases = PostgresDatabases()
-        url = databases.create("gateway")
-    else:
-        url = f"sqlite:///{tmp_path / 'gateway.db'}"
-    store = Store("gateway", Base.metadata, url=url)
-    store.migrate()
-    yield store
-    store.close()
-    if databases is not None:
-        databases.drop_all()
+    with a_store(request.param, tmp_path, "gateway", Base.metadata) as store:
+        yield store
 
 
 def attempt(store, now, username="sekdes", address="10.0.0.7"):

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from services.gateway import http, service  # noqa: F401  (declares every endpoint)
 from services.gateway.models import Actor
 from services.gateway.models import Base as GatewayBase
-from services.requests.models import Base, Case, Task
+from services.requests.models import Case, Task
 from shared import policy
 
 T0 = datetime(2026, 3, 2, 8, 0, tzinfo=timezone.utc)
@@ -40,18 +40,10 @@ actors = st.one_of(
 )
 
 
-@pytest.fixture(scope="module")
-def database():
-    engine = create_engine("sqlite://")
-    Base.metadata.create_all(engine)
-    yield engine
-    engine.dispose()
-
-
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(cases=cases, actor=actors)
-def test_the_predicate_and_its_sql_twin_agree(database, cases, actor):
-    with Session(database) as session:
+def test_the_predicate_and_its_sql_twin_agree(requests_database, cases, actor):
+    with Session(requests_database) as session:
         session.execute(delete(Task))
         session.execute(delete(Case))
         for village, case_tasks in cases:

@@ -9,14 +9,13 @@ overdue and shown as not, or the watcher would miss a case with work due.
 import uuid
 from datetime import datetime, timedelta, timezone
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import create_engine, delete, select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from services.requests import domain, ladder, queries
-from services.requests.models import Base, Case, Task
+from services.requests.models import Case, Task
 
 T0 = datetime(2026, 8, 13, 9, 0, tzinfo=timezone.utc)
 VILLAGES = ("35.79.02.2001", "35.79.02.2002")
@@ -34,14 +33,6 @@ cases = st.lists(
 moments = st.integers(min_value=-72, max_value=72).map(lambda hours: T0 + timedelta(hours=hours))
 twin_settings = settings(max_examples=150, deadline=None,
                          suppress_health_check=[HealthCheck.function_scoped_fixture])
-
-
-@pytest.fixture(scope="module")
-def database():
-    engine = create_engine("sqlite://")
-    Base.metadata.create_all(engine)
-    yield engine
-    engine.dispose()
 
 
 def stored(session, generated):
@@ -68,8 +59,9 @@ def stored(session, generated):
 
 @twin_settings
 @given(generated=cases)
-def test_the_current_deadline_of_a_task_is_the_same_in_python_and_in_sql(database, generated):
-    with Session(database) as session:
+def test_the_current_deadline_of_a_task_is_the_same_in_python_and_in_sql(requests_database,
+                                                                      generated):
+    with Session(requests_database) as session:
         stored(session, generated)
         in_sql = dict(session.execute(select(Task.id, queries.current_deadline())).all())
         in_python = {task.id: ladder.current_deadline(task)
@@ -81,8 +73,8 @@ def test_the_current_deadline_of_a_task_is_the_same_in_python_and_in_sql(databas
 @twin_settings
 @given(generated=cases)
 def test_the_next_deadline_of_a_case_is_the_earliest_current_deadline_of_its_tasks(
-        database, generated):
-    with Session(database) as session:
+        requests_database, generated):
+    with Session(requests_database) as session:
         rows = stored(session, generated)
         in_sql = dict(session.execute(select(Case.id, queries.next_deadline())).all())
         in_python = {case.id: min(filter(None, map(ladder.current_deadline, case.tasks)),
@@ -93,8 +85,8 @@ def test_the_next_deadline_of_a_case_is_the_earliest_current_deadline_of_its_tas
 
 @twin_settings
 @given(generated=cases, now=moments)
-def test_overdue_is_the_same_in_python_and_in_sql(database, generated, now):
-    with Session(database) as session:
+def test_overdue_is_the_same_in_python_and_in_sql(requests_database, generated, now):
+    with Session(requests_database) as session:
         rows = stored(session, generated)
         in_sql = set(session.scalars(select(Case.id).where(queries.overdue(now))))
         not_in_sql = set(session.scalars(select(Case.id).where(~queries.overdue(now))))
@@ -107,8 +99,9 @@ def test_overdue_is_the_same_in_python_and_in_sql(database, generated, now):
 
 @twin_settings
 @given(generated=cases, now=moments)
-def test_the_watchers_window_is_the_same_in_python_and_in_sql(database, generated, now):
-    with Session(database) as session:
+def test_the_watchers_window_is_the_same_in_python_and_in_sql(requests_database, generated,
+                                                             now):
+    with Session(requests_database) as session:
         rows = stored(session, generated)
         in_sql = queries.cases_to_watch(session, now)
         in_python = sorted(case.id for case in rows if ladder.in_watch_window(case, now))
@@ -118,8 +111,8 @@ def test_the_watchers_window_is_the_same_in_python_and_in_sql(database, generate
 
 @twin_settings
 @given(generated=cases)
-def test_the_likely_duplicate_rule_is_the_same_in_python_and_in_sql(database, generated):
-    with Session(database) as session:
+def test_the_likely_duplicate_rule_is_the_same_in_python_and_in_sql(requests_database, generated):
+    with Session(requests_database) as session:
         rows = stored(session, generated)
         for case in rows:
             in_sql = queries.likely_original(session, case)
