@@ -12,7 +12,11 @@ from shared.errors import ValidationFailed
 from shared.events import SEVERITIES
 from shared.i18n import text
 
+# The official codes of a regency, a district and a village (the wilayah data), and an agency's id.
+REGENCY_CODE = r"^[0-9]{2}\.[0-9]{2}$"
+DISTRICT_CODE = r"^[0-9]{2}\.[0-9]{2}\.[0-9]{2}$"
 VILLAGE_CODE = r"^[0-9]{2}\.[0-9]{2}\.[0-9]{2}\.[0-9]{4}$"
+AGENCY_ID = r"^[a-z0-9][a-z0-9-]{1,63}$"
 MAX_TEXT = 5000
 
 
@@ -23,6 +27,8 @@ CHARACTER = r"[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
 VISIBLE = (r"[^\x00-\x20\x7f\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f"
            r"\u3000\ufeff]")
 PLAIN_TEXT = rf"^{CHARACTER}*$"
+CONTROL_CHARACTERS = text("Tidak boleh berisi karakter kendali.",
+                          "Must not contain control characters.")
 
 
 class Text(validate.Regexp):
@@ -35,8 +41,7 @@ class Text(validate.Regexp):
 
     def __call__(self, value):
         if not re.fullmatch(PLAIN_TEXT, value):
-            raise ValidationError(text("Tidak boleh berisi karakter kendali.",
-                                       "Must not contain control characters."))
+            raise ValidationError(CONTROL_CHARACTERS)
         if self.regex.match(value) is None:
             raise ValidationError(text("Tidak boleh kosong.", "Must not be blank."))
         return value
@@ -107,9 +112,6 @@ class MergeInput(Schema):
 
 class CommentInput(Schema):
     body = required_text()
-
-
-AGENCY_ID = r"^[a-z0-9][a-z0-9-]{1,63}$"
 
 
 def agency_id(**kwargs):

@@ -2,8 +2,10 @@
 
 The holes nameko leaves (docs/decisions/0003) are closed here, once:
 
-* every queue of every service is declared (durable, quorum, delivery limit, dead-lettering)
-  by whoever connects first, before anything is published, so no event meets a missing queue;
+* every queue of every service exists (durable, quorum, delivery limit, dead-lettering)
+  before anything is published or consumed, so no event meets a missing queue: an
+  administrator declares them (`jembatan broker users`), or the first process whose broker
+  user may (`require_topology`); one that may not refuses to start;
 * events are published persistent, `mandatory`, with publisher confirms: a publish either
   reached a queue or raises, and the outbox row stays pending;
 * a handler that raises is retried later: its message waits in a delay queue (1 s, then 5 s,

@@ -125,10 +125,6 @@ def sees_case(actor, case):
     if actor.get("role") == AGENCY:
         return any(task.agency_id == actor.get("scope")
                    and task.status not in ENDED_TASK_STATUSES for task in case.tasks)
-    if actor.get("role") not in ROLES:
-        return False
-    if actor.get("role") == ADMIN:
-        return True
     return sees_place(actor, case.village_code, case.district_code, case.regency_code)
 
 

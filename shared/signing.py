@@ -44,11 +44,6 @@ def _key():
     return path.read_text().strip().encode("utf-8")
 
 
-def forget_key():
-    """Read the key again on next use (tests that change it)."""
-    _key.cache_clear()
-
-
 def signature(content: bytes) -> str:
     return hmac.new(_key(), content, hashlib.sha256).hexdigest()
 

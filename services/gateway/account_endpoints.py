@@ -161,9 +161,6 @@ class AccountEndpoints:
     def create_actor(self, request, actor):
         body = read_json(request, schemas.ActorInput)
         role, scope = body["role"], body.get("scope")
-        if role == policy.ADMIN and "scope" in body:
-            raise accounts.invalid("scope", "Admin tidak memiliki cakupan.",
-                                   "An admin has no scope.")
         regency = self._regency_of(role, scope)
         if not policy.manages_actor(actor, regency, role):
             raise scope_not_found()

@@ -32,16 +32,18 @@ from zxcvbn.frequency_lists import FREQUENCY_LISTS
 from services.gateway import audit
 from services.gateway.models import Actor, Token
 from shared import policy
-from shared.commands import PLAIN_TEXT
+from shared.commands import (
+    AGENCY_ID, CONTROL_CHARACTERS, DISTRICT_CODE, PLAIN_TEXT, REGENCY_CODE, VILLAGE_CODE,
+)
 from shared.errors import Conflict, ValidationFailed
 from shared.events import iso
 from shared.i18n import text
 
 SCOPE_PATTERNS = {  # what a scope looks like for each role (an admin has none)
-    policy.VILLAGE: r"^[0-9]{2}\.[0-9]{2}\.[0-9]{2}\.[0-9]{4}$",
-    policy.COORDINATOR: r"^[0-9]{2}\.[0-9]{2}\.[0-9]{2}$",
-    policy.REGENCY: r"^[0-9]{2}\.[0-9]{2}$",
-    policy.AGENCY: r"^[a-z0-9][a-z0-9-]{1,63}$",
+    policy.VILLAGE: VILLAGE_CODE,
+    policy.COORDINATOR: DISTRICT_CODE,
+    policy.REGENCY: REGENCY_CODE,
+    policy.AGENCY: AGENCY_ID,
 }
 USERNAME = r"^[a-z0-9][a-z0-9._-]{2,63}$"
 TOKEN = re.compile(r"jbt_([0-9a-f]{16})_([A-Za-z0-9_-]{20,100})")
@@ -62,6 +64,7 @@ def common_passwords():
     return frozenset(p for p in FREQUENCY_LISTS["passwords"] + list(INDONESIAN_PASSWORDS)
                      if MIN_PASSWORD <= len(p) <= MAX_PASSWORD)
 
+
 passwords = PasswordHasher()
 
 
@@ -81,9 +84,9 @@ class Principal:
                 "regency": self.regency}
 
 
-def invalid(field, id_text, en_text):
-    return ValidationFailed(text("Isian tidak sah.", "Invalid input."),
-                            {field: [text(id_text, en_text)]})
+def invalid(field, message):
+    """The refusal of one field's value, `message` saying why."""
+    return ValidationFailed(text("Isian tidak sah.", "Invalid input."), {field: [message]})
 
 
 # -- checks -------------------------------------------------------------------------------------
@@ -92,11 +95,11 @@ def check_scope(role, scope):
     """Refuse a scope that cannot belong to the role (whether it exists is asked elsewhere)."""
     if role == policy.ADMIN:
         if scope is not None:
-            raise invalid("scope", "Admin tidak memiliki cakupan.", "An admin has no scope.")
+            raise invalid("scope", text("Admin tidak memiliki cakupan.", "An admin has no scope."))
         return
     if not scope or not re.fullmatch(SCOPE_PATTERNS[role], scope):
-        raise invalid("scope", f"Cakupan peran {role} berbentuk {SCOPE_PATTERNS[role]}.",
-                      f"A {role} scope looks like {SCOPE_PATTERNS[role]}.")
+        raise invalid("scope", text(f"Cakupan peran {role} berbentuk {SCOPE_PATTERNS[role]}.",
+                                    f"A {role} scope looks like {SCOPE_PATTERNS[role]}."))
 
 
 USERNAME_RULE = text("3 sampai 64 karakter: huruf kecil, angka, titik, garis bawah atau tanda "
@@ -113,8 +116,7 @@ COMMON_PASSWORD = text("Kata sandi ini termasuk yang paling umum; pilih yang lai
 
 def check_username(username):
     if not isinstance(username, str) or not re.fullmatch(USERNAME, username):
-        raise ValidationFailed(text("Isian tidak sah.", "Invalid input."),
-                               {"username": [USERNAME_RULE]})
+        raise invalid("username", USERNAME_RULE)
     return username
 
 
@@ -123,7 +125,7 @@ def password_problem(password):
     if not isinstance(password, str) or not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
         return PASSWORD_LENGTH
     if not re.fullmatch(PLAIN_TEXT, password):
-        return text("Tidak boleh berisi karakter kendali.", "Must not contain control characters.")
+        return CONTROL_CHARACTERS
     if password in common_passwords():
         return COMMON_PASSWORD
     return None
@@ -132,7 +134,7 @@ def password_problem(password):
 def check_password(password, field="password"):
     problem = password_problem(password)
     if problem:
-        raise ValidationFailed(text("Isian tidak sah.", "Invalid input."), {field: [problem]})
+        raise invalid(field, problem)
 
 
 # argon2 takes a fifth of a second of CPU and as much memory as it is set to: it runs in a
@@ -173,8 +175,8 @@ def create_actor(session, role, scope, name, regency, now, by=None, username=Non
     check_scope(role, scope)
     name = (name or "").strip()
     if not name or len(name) > 200:
-        raise invalid("name", "Tidak boleh kosong; paling banyak 200 karakter.",
-                      "Must not be blank; at most 200 characters.")
+        raise invalid("name", text("Tidak boleh kosong; paling banyak 200 karakter.",
+                                   "Must not be blank; at most 200 characters."))
     if username is not None:
         check_username(username)
     actor = Actor(id=str(uuid.uuid4()), role=role, scope=scope or None, name=name,

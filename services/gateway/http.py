@@ -218,7 +218,7 @@ class Gatekeeper(SharedExtension):
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             return None
-        with self.store.read() as session:
+        with self.store.sessions() as session:  # one statement: no snapshot to hold
             return accounts.principal(session, token.strip(), utcnow())
 
     def throttle(self, key, limiter):
@@ -259,7 +259,7 @@ class EdgeApp(WsgiApp):
             if request.method == "OPTIONS":
                 allowed = allowed_methods(self.url_map, environ)
                 if not allowed:
-                    raise NotFound(text("Alamat tidak dikenal.", "No such endpoint."))
+                    raise no_such_endpoint(request)
                 response = empty_response(204, {"Allow": ", ".join(allowed)})
             else:
                 provider, values = self.url_map.bind_to_environ(environ).match()
@@ -268,14 +268,17 @@ class EdgeApp(WsgiApp):
         except MethodNotAllowed:
             response = error_response(MethodRefused(allowed_methods(self.url_map, environ)), lang)
         except HTTPException:
-            response = error_response(NotFound(text("Alamat tidak dikenal.", "No such endpoint."),
-                                               {"path": [request.path]}), lang)
+            response = error_response(no_such_endpoint(request), lang)
         except Exception as exc:  # anything else: the contract's shape, never a stack trace
             response = error_response(exc, lang)
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
         cors(request, response)
         return response(environ, start_response)
+
+
+def no_such_endpoint(request):
+    return NotFound(text("Alamat tidak dikenal.", "No such endpoint."), {"path": [request.path]})
 
 
 def cors(request, response):
@@ -298,7 +301,6 @@ class EdgeServer(WebServer):
         app = EdgeApp(self)
         proxies = config.trusted_proxies()
         return ProxyFix(app, x_for=proxies, x_proto=proxies) if proxies else app
-
 
 
 # (method, url) -> what the OpenAPI document says of each endpoint

@@ -6,7 +6,7 @@ The bodies of the commands the services carry out are the schemas of shared/comm
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
 from services.gateway import accounts
-from shared import policy
+from shared import paging, policy
 from shared.categories import CODES as CATEGORY_CODES
 from shared.commands import PLAIN_TEXT, Text, optional_text, required_text
 from shared.events import SEVERITIES, TASK_ROLES
@@ -26,7 +26,8 @@ class Page(Query):
     default); the answer says how many there are in all (`total`)."""
 
     page = fields.Integer(load_default=1, validate=validate.Range(1, 100_000))
-    per_page = fields.Integer(load_default=20, validate=validate.Range(1, 100))
+    per_page = fields.Integer(load_default=paging.DEFAULT_PER_PAGE,
+                              validate=validate.Range(1, paging.MAX_PER_PAGE))
 
 
 def query_text(max_length=200, **kwargs):
@@ -40,7 +41,8 @@ def paged(item_schema, name):
         "items": fields.List(fields.Nested(item_schema), required=True),
         "total": fields.Integer(required=True, validate=validate.Range(min=0)),
         "page": fields.Integer(required=True, validate=validate.Range(min=1)),
-        "per_page": fields.Integer(required=True, validate=validate.Range(1, 100)),
+        "per_page": fields.Integer(required=True,
+                                   validate=validate.Range(1, paging.MAX_PER_PAGE)),
     })
 
 
@@ -387,7 +389,7 @@ class ActorOut(Schema):
 
 class TokenOut(Schema):
     id = fields.String(required=True)
-    kind = fields.String(required=True, validate=validate.OneOf(("session", "api")))
+    kind = fields.String(required=True, validate=validate.OneOf((accounts.SESSION, accounts.API)))
     label = fields.String(required=True, allow_none=True)
     created_at = fields.String(required=True)
     expires_at = fields.String(required=True, allow_none=True)

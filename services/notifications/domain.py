@@ -30,8 +30,6 @@ ALWAYS_TOLD = {  # event type -> parties told, besides the agencies chosen below
 }
 
 
-
-
 def agencies_told(event_type, payload):
     """The agencies that hear of this event: those still working on the case (a declined or
     withdrawn task ends what its agency hears), and those this very event released."""

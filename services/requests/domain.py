@@ -384,7 +384,7 @@ def flag_likely_duplicate(case, other):
     """A new case of the same village and category as an open one: show the coordinator."""
     case.likely_duplicate_of = other.id
     return [Fact(facts.LIKELY_DUPLICATE, SYSTEM, {"other_id": other.id,
-                                              "other_number": other.tracking_number})]
+                                                  "other_number": other.tracking_number})]
 
 
 def release(case, now):
@@ -415,7 +415,7 @@ def merge(source, target, actor, now, reason):
     into[0].type = facts.MERGED_INTO
     target.updated_at = now
     return into, [Fact(facts.MERGED_FROM, actor, {"reason": reason, "other_id": source.id,
-                                              "other_number": source.tracking_number})]
+                                                  "other_number": source.tracking_number})]
 
 
 def cancel(case, actor, now, reason):

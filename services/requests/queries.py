@@ -13,7 +13,6 @@ from services.requests.models import Case, Task, TimelineEntry
 from shared import policy
 
 
-
 def find_case(session, case_id):
     """The case with this id, or this tracking number (in any case); None when there is none."""
     case = session.get(Case, case_id)

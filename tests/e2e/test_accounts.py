@@ -11,7 +11,6 @@ from tests.e2e.system import Client
 PASSWORD = "air-bersih-untuk-semua-2026"
 
 
-
 @pytest.fixture(scope="module")
 def system(sqlite_system):
     """SQLite only: what these tests check is decided above the database."""

@@ -69,7 +69,6 @@ def upgrade() -> None:
                "WHERE secret_hash LIKE '$argon2%' AND revoked_at IS NULL")
 
 
-
 def downgrade() -> None:
     """Downgrade schema."""
     with op.batch_alter_table('tokens', schema=None) as batch_op:
