@@ -7,7 +7,7 @@ whom is shared/policy.py's `manages_actor`.
 from datetime import timedelta
 
 from nameko.extensions import DependencyProvider
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 
 from services.gateway import accounts, audit, limits, schemas
 from services.gateway.http import (
@@ -142,10 +142,8 @@ class AccountEndpoints:
             if query.get(name):
                 conditions.append(getattr(Actor, name) == query[name])
         if query.get("q"):
-            pattern = "%" + query["q"].lower().replace("\\", "\\\\").replace("%", "\\%") \
-                .replace("_", "\\_") + "%"
-            conditions.append(or_(func.lower(Actor.name).like(pattern, escape="\\"),
-                                  Actor.username.like(pattern, escape="\\")))
+            conditions.append(or_(Actor.name.icontains(query["q"], autoescape=True),
+                                  Actor.username.icontains(query["q"], autoescape=True)))
         if query.get("disabled") is not None:
             conditions.append(Actor.disabled_at.is_not(None) if query["disabled"]
                               else Actor.disabled_at.is_(None))

@@ -154,12 +154,12 @@ def hash_password(password):
 def password_matches(actor, password):
     """Whether `password` is the actor's. The same work is done for no actor or one without a
     password yet, so how long it takes tells nothing of who exists."""
-    stored = actor.password_hash if actor is not None and actor.password_hash else DUMMY_HASH
+    stored = actor.password_hash if actor is not None and actor.password_hash else None
     try:
-        matched = in_thread(passwords.verify, stored, password)
+        matched = in_thread(lambda: passwords.verify(stored or dummy_hash(), password))
     except (VerificationError, InvalidHashError):
         return False
-    return matched and stored is not DUMMY_HASH
+    return matched and stored is not None
 
 
 def digest(secret):
@@ -320,4 +320,7 @@ def token_view(token):
             "revoked_at": iso(token.revoked_at)}
 
 
-DUMMY_HASH = passwords.hash(secrets.token_hex(16))
+@lru_cache(maxsize=1)
+def dummy_hash():
+    """A hash of nothing anyone knows, made once, on the first sign-in that needs it."""
+    return passwords.hash(secrets.token_hex(16))

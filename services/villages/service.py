@@ -179,8 +179,7 @@ class VillagesService:
         if query.get("district"):
             conditions.append(Village.district_code == query["district"])
         if query.get("q"):
-            pattern = query["q"].replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            conditions.append(Village.name.ilike(f"%{pattern}%", escape="\\"))
+            conditions.append(Village.name.icontains(query["q"], autoescape=True))
         rows = (select(Village, District, Regency)
                 .join(District, Village.district_code == District.code)
                 .join(Regency, District.regency_code == Regency.code).where(*conditions)

@@ -217,3 +217,17 @@ def test_api_tokens_are_for_systems_and_nobody_gives_themself_one(system):
     assert walikota.post(f"/actors/{own}/tokens", {"label": "x"}).status_code == 409
     assert admin.post(f"/actors/{system.actors[('admin', None)]['id']}/password",
                       {"password": PASSWORD}).status_code == 409
+
+
+def test_actors_are_found_by_part_of_their_name_or_username_and_wildcards_are_letters(system):
+    admin = system.admin()
+    person = create_person(admin, "kaur.umum_sidomulyo", name="Kaur Umum Sidomulyo 100%")
+    found = admin.get("/actors", params={"q": "umum sido"}).json()["items"]
+    assert [a["id"] for a in found] == [person["id"]]
+    assert [a["id"] for a in admin.get("/actors", params={"q": "UMUM_SIDO"}).json()["items"]] \
+        == [person["id"]]
+    assert [a["id"] for a in admin.get("/actors", params={"q": "100%"}).json()["items"]] \
+        == [person["id"]]
+    # % and _ are letters here, not wildcards: "o%y" and "r_u" match nobody.
+    assert admin.get("/actors", params={"q": "o%y"}).json()["items"] == []
+    assert admin.get("/actors", params={"q": "r_u"}).json()["items"] == []

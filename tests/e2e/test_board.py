@@ -1,4 +1,4 @@
-"""The coordinator's board: counts, filters, cancelling a case."""
+"""The coordinator's board: counts, filters, cancelling a case; finding villages by name."""
 from tests.e2e.helpers import (
     BUMIAJI, case_when, clean_water_report, inbox_types, report, timeline,
 )
@@ -129,3 +129,14 @@ def test_the_board_sorts_by_what_a_coordinator_needs_first(system):
     by_deadline = coordinator.get("/cases", params={"sort": "deadline", "per_page": 100}).json()
     deadlines = [next_deadline(c) for c in by_deadline["items"]]
     assert deadlines == sorted(deadlines)
+
+
+def test_villages_are_found_by_part_of_their_name_and_wildcards_are_letters(system):
+    village = system.village("35.79.02.2003")
+    def named(q):
+        found = village.get("/villages", params={"district": BUMIAJI, "q": q})
+        assert found.status_code == 200, found.text
+        return [v["name"] for v in found.json()["items"]]
+
+    assert named("PUNT") == ["Punten"]
+    assert named("%") == [] and named("P_nten") == []
