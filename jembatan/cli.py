@@ -73,9 +73,16 @@ def print_seeded(as_json):
         return
     click.echo(f"Demo loaded: {result['regency']['name']} ({result['regency']['code']}), "
                f"{result['districts']} kecamatan, {result['villages']} desa/kelurahan, "
-               f"{result['agencies']} instansi. Tokens (shown once, keep them):")
+               f"{result['agencies']} instansi.")
+    if result["password"]:
+        click.echo(f"Every demo actor signs in with its username and the password "
+                   f"{result['password']}")
+    else:
+        click.echo("The demo actors keep the password they were given when first seeded.")
+    click.echo(f"Usernames, and a session token each for the API (valid "
+               f"{config.session_hours():g} hours, shown once):")
     for actor in result["actors"]:
-        click.echo(f"  {actor['role']:<12} {actor['scope'] or '-':<16} {actor['name']:<45} "
+        click.echo(f"  {actor['role']:<12} {actor['username']:<24} {actor['name']:<45} "
                    f"{actor['token']}")
 
 

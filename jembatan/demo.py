@@ -1,4 +1,10 @@
-"""The demo jurisdiction: Kota Batu (35.79), its agencies and rules, one actor per party."""
+"""The demo jurisdiction: Kota Batu (35.79), its agencies and rules, one actor per party, each
+with a username and the demo password (JEMBATAN_DEMO_PASSWORD, or one made up and printed)."""
+import os
+import re
+import secrets
+from datetime import timedelta
+
 from sqlalchemy import select
 
 from services.gateway import accounts
@@ -11,6 +17,7 @@ from services.villages import registry
 from services.villages import service as villages_service
 from services.villages.models import Base as VillagesBase
 from services.villages.models import District, Village
+from shared import config
 from shared.db import Store
 from shared.events import utcnow
 from shared.regions import village_kind
@@ -25,16 +32,28 @@ def open_store(service, metadata):
 
 
 def demo_actors(villages, districts, agencies):
-    """(role, scope, regency, name) of every demo actor."""
-    yield "admin", None, None, "Admin Jembatan"
-    yield "regency", REGENCY, REGENCY, "Kantor Walikota Batu"
+    """(role, scope, regency, name, username) of every demo actor."""
+    yield "admin", None, None, "Admin Jembatan", "admin"
+    yield "regency", REGENCY, REGENCY, "Kantor Walikota Batu", "walikota.batu"
     for district in districts:
-        yield "coordinator", district.code, REGENCY, f"Koordinator Kecamatan {district.name}"
+        yield ("coordinator", district.code, REGENCY, f"Koordinator Kecamatan {district.name}",
+               f"kec.{slug(district.name)}")
     for agency in agencies:
-        yield "agency", agency.id, agency.regency_code, f"Petugas {agency.short_name}"
+        yield ("agency", agency.id, agency.regency_code, f"Petugas {agency.short_name}",
+               agency.id)
     for village in villages:
-        yield ("village", village.code, REGENCY,
-               f"Operator {village_kind(village.code)} {village.name}")
+        kind = village_kind(village.code)
+        yield ("village", village.code, REGENCY, f"Operator {kind} {village.name}",
+               f"{'kel' if kind == 'Kelurahan' else 'desa'}.{slug(village.name)}")
+
+
+def slug(name):
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+
+
+def demo_password():
+    """JEMBATAN_DEMO_PASSWORD, or a new one (printed by the seed)."""
+    return os.environ.get("JEMBATAN_DEMO_PASSWORD") or f"demo-{secrets.token_urlsafe(9)}"
 
 
 def seed():
@@ -61,21 +80,30 @@ def seed():
     issued = []
     now = utcnow()
     seeder = {"id": "demo", "role": "admin", "name": "jembatan demo seed"}
+    password = demo_password()
+    accounts.check_password(password)
+    hashed = accounts.passwords.hash(password)  # one hash for all: they share the password
+    given = False
     with gateway_store.transaction() as unit:
-        for role, scope, regency, name in demo_actors(villages, districts, agencies):
-            actor = unit.session.scalar(select(Actor).where(
-                Actor.role == role, Actor.scope.is_(scope) if scope is None else Actor.scope == scope,
-                Actor.name == name))
+        for role, scope, regency, name, username in demo_actors(villages, districts, agencies):
+            actor = unit.session.scalar(select(Actor).where(Actor.username == username)) or \
+                unit.session.scalar(select(Actor).where(  # seeded before it had usernames
+                    Actor.role == role, Actor.name == name, Actor.username.is_(None),
+                    Actor.scope.is_(None) if scope is None else Actor.scope == scope))
             if actor is None:
                 actor = accounts.create_actor(unit.session, role, scope, name, regency, now,
-                                              by=seeder)
-            actor.regency_code = regency
-            _row, token = accounts.issue_token(unit.session, actor, now, label="demo", by=seeder)
+                                              by=seeder, username=username)
+            actor.regency_code, actor.username = regency, username
+            if actor.password_hash is None:
+                actor.password_hash, given = hashed, True
+            # A person's token is a session, as signing in gives (API tokens are for systems).
+            _row, token = accounts.open_session(unit.session, actor, now,
+                                                timedelta(hours=config.session_hours()))
             issued.append({"id": actor.id, "role": role, "scope": scope, "name": name,
-                           "token": token})
+                           "username": username, "token": token})
     for store in (villages_store, routing_store, gateway_store):
         store.close()
     return {"regency": {"code": REGENCY,
                         "name": registry.pretty_regency_name(registry.names("regencies.csv")[REGENCY])},
             "districts": len(districts), "villages": len(villages), "agencies": len(agencies),
-            "actors": issued}
+            "password": password if given else None, "actors": issued}

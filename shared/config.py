@@ -41,6 +41,16 @@ def max_body_bytes():
     return int(os.environ.get("JEMBATAN_MAX_BODY_BYTES", str(64 * 1024)))
 
 
+def upload_max_bytes():
+    """The largest photo a person may upload (JEMBATAN_UPLOAD_MAX_BYTES), 5 MB by default."""
+    return int(os.environ.get("JEMBATAN_UPLOAD_MAX_BYTES", str(5 * 1000 * 1000)))
+
+
+def board_poll_seconds():
+    """How often an open board asks whether a case changed (JEMBATAN_BOARD_POLL_SECONDS)."""
+    return float(os.environ.get("JEMBATAN_BOARD_POLL_SECONDS", "15"))
+
+
 def session_hours():
     """How long a session made by signing in lasts (JEMBATAN_SESSION_HOURS)."""
     return float(os.environ.get("JEMBATAN_SESSION_HOURS", "12"))

@@ -116,6 +116,19 @@ class Explanation(_Payload):
     en = fields.String(required=True)
 
 
+class PhotoRef(_Payload):
+    """A photo kept by the gateway's storage: what the case records of it."""
+
+    id = fields.String(required=True, validate=validate.Regexp(
+        r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"))
+    content_type = fields.String(required=True, validate=validate.OneOf(
+        ("image/jpeg", "image/png", "image/webp")))
+    size = fields.Integer(required=True, validate=validate.Range(min=1))
+    width = fields.Integer(required=True, validate=validate.Range(min=1))
+    height = fields.Integer(required=True, validate=validate.Range(min=1))
+    sha256 = fields.String(required=True, validate=validate.Regexp(r"^[0-9a-f]{64}$"))
+
+
 class IssueReported(_Payload):
     case_id = fields.String(required=True)
     tracking_number = fields.String(required=True)
@@ -130,6 +143,7 @@ class IssueReported(_Payload):
     regency = fields.Nested(Ref, required=True)
     reporter = fields.Nested(ActorRef, required=True)
     reported_at = fields.AwareDateTime(required=True)
+    photos = fields.List(fields.Nested(PhotoRef), load_default=list)
 
 
 class PlannedTask(_Payload):

@@ -62,8 +62,14 @@ class AccountEndpoints:
                                            429: schemas.Error})
     def login(self, request, actor):
         body = read_json(request, schemas.LoginInput)
-        account = self._password_checked(request, body["username"], body["password"],
-                                         "auth.login_refused")
+        token, secret, account = self.sign_in(request, body["username"], body["password"])
+        return {"token": secret, "token_id": token.id, "expires_at": iso(token.expires_at),
+                "actor": accounts.actor_view(account)}
+
+    def sign_in(self, request, username, password):
+        """A new session for the person whose password this is: (token row, token, actor);
+        else 401 (or 429 after too many failures). The API and the web app sign in here."""
+        account = self._password_checked(request, username, password, "auth.login_refused")
         if account is None or account.disabled_at is not None:
             raise Unauthorized(text("Nama pengguna atau kata sandi salah.",
                                     "Wrong username or password."))
@@ -71,8 +77,7 @@ class AccountEndpoints:
             account = unit.session.get(Actor, account.id)
             token, secret = accounts.open_session(unit.session, account, utcnow(),
                                                   timedelta(hours=config.session_hours()))
-        return {"token": secret, "token_id": token.id, "expires_at": iso(token.expires_at),
-                "actor": accounts.actor_view(account)}
+        return token, secret, account
 
     def _password_checked(self, request, username, password, refusal):
         """The person whose password this is, else None (the refusal audited); too many
@@ -101,10 +106,14 @@ class AccountEndpoints:
     @api("POST", "/auth/logout", "auth.logout", "Sign out: the token used is revoked",
          answers={204: None})
     def logout(self, request, actor):
+        self.sign_out(request, actor)
+        return 204, None
+
+    def sign_out(self, request, actor):
+        """Revoke the token the caller used (the API's, or the web app's session)."""
         with self.store.transaction() as unit:
             accounts.revoke(unit.session, unit.session.get(Token, request.token_id), utcnow(),
                             by=by(actor, request), action="auth.logout")
-        return 204, None
 
     @api("GET", "/me", "me.read", "Who the caller is, and the token it uses",
          answers={200: schemas.MeOut})
@@ -136,7 +145,10 @@ class AccountEndpoints:
     @api("GET", "/actors", "actors.list", "The actors the caller manages",
          query=schemas.ActorQuery, answers={200: schemas.ActorList})
     def list_actors(self, request, actor):
-        query = read_query(request, schemas.ActorQuery)
+        return self.actors_of(actor, read_query(request, schemas.ActorQuery))
+
+    def actors_of(self, actor, query):
+        """One page of the actors `actor` manages (schemas.ActorQuery)."""
         conditions = [policy.actors_managed(actor, Actor)]
         for name in ("role", "scope"):
             if query.get(name):
@@ -157,7 +169,10 @@ class AccountEndpoints:
          "issue it a token)", body=schemas.ActorInput,
          answers={201: schemas.ActorOut, 404: schemas.Error})
     def create_actor(self, request, actor):
-        body = read_json(request, schemas.ActorInput)
+        return 201, self.add_actor(request, actor, read_json(request, schemas.ActorInput))
+
+    def add_actor(self, request, actor, body):
+        """A new actor (schemas.ActorInput), made by `actor`."""
         role, scope = body["role"], body.get("scope")
         regency = self._regency_of(role, scope)
         if not policy.manages_actor(actor, regency, role):
@@ -166,7 +181,7 @@ class AccountEndpoints:
             created = accounts.create_actor(unit.session, role, scope, body["name"], regency,
                                             utcnow(), by=by(actor, request),
                                             username=body.get("username"))
-            return 201, accounts.actor_view(created)
+            return accounts.actor_view(created)
 
     def _regency_of(self, role, scope):
         """The regency of a new actor's scope, asked of the service that knows it; 404 for a
@@ -184,6 +199,9 @@ class AccountEndpoints:
     @api("GET", "/actors/<actor_id>", "actors.read", "One actor, with its tokens",
          answers={200: schemas.ActorDetail})
     def get_actor(self, request, actor, actor_id):
+        return self.actor_detail(actor, actor_id)
+
+    def actor_detail(self, actor, actor_id):
         with self.store.read() as session:
             account = managed_actor(session, actor, actor_id)
             tokens = session.scalars(select(Token).where(Token.actor_id == account.id)
@@ -193,6 +211,10 @@ class AccountEndpoints:
 
     def _set_disabled(self, request, actor, actor_id, disabled):
         body = read_json(request, schemas.DisableInput, optional=True)
+        return self.set_disabled(request, actor, actor_id, disabled, body)
+
+    def set_disabled(self, request, actor, actor_id, disabled, body):
+        """Disable or enable an actor `actor` manages (schemas.DisableInput)."""
         with self.store.transaction() as unit:
             account = managed_actor(unit.session, actor, actor_id)
             accounts.set_disabled(unit.session, account, disabled, utcnow(),
@@ -214,12 +236,16 @@ class AccountEndpoints:
          "Set an actor's password (its sessions are signed out)", body=schemas.PasswordInput,
          answers={204: None})
     def reset_password(self, request, actor, actor_id):
-        body = read_json(request, schemas.PasswordInput)
+        self.set_actor_password(request, actor, actor_id,
+                                read_json(request, schemas.PasswordInput))
+        return 204, None
+
+    def set_actor_password(self, request, actor, actor_id, body):
+        """Set the password of an actor `actor` manages (schemas.PasswordInput)."""
         with self.store.transaction() as unit:
             account = managed_actor(unit.session, actor, actor_id)
             accounts.set_password(unit.session, account, body["password"], utcnow(),
                                   by=by(actor, request))
-        return 204, None
 
     @api("POST", "/actors/<actor_id>/tokens", "actors.token",
          "Issue an API token to an actor (shown once)", body=schemas.TokenInput,

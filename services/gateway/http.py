@@ -23,7 +23,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, RequestEntityTo
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.wrappers import Request, Response
 
-from services.gateway import accounts, audit, limits
+from services.gateway import accounts, audit, limits, photos
 from services.gateway.models import Base
 from shared import config, policy, signing
 from shared.commands import not_an_object
@@ -175,8 +175,11 @@ def read_json(request, schema=None, optional=False):
             raise not_json() from None
     if not isinstance(body, dict):
         raise not_an_object()
-    if schema is None:
-        return body
+    return body if schema is None else load_body(body, schema)
+
+
+def load_body(body, schema):
+    """A body (the API's JSON, or a web form's fields) loaded through `schema`."""
     try:
         return schema().load(body)
     except ValidationError as exc:
@@ -188,11 +191,52 @@ def _refuse_constant(name):
 
 
 def read_query(request, schema):
+    return load_query(request.args.to_dict(), schema)
+
+
+def load_query(values, schema):
     try:
-        return schema().load(request.args.to_dict())
+        return schema().load(values)
     except ValidationError as exc:
         raise ValidationFailed(text("Parameter tidak sah.", "Invalid query parameter."),
                                exc.messages) from None
+
+
+# Room for a form's other fields and its multipart framing, besides the file.
+FORM_ROOM = 64 * 1024
+# A body too large is still read this far, so that the client hears why it was refused.
+DRAIN_LIMIT = 64 * 1024 * 1024
+
+
+def read_upload(request, schema, field=photos.FIELD):
+    """A multipart/form-data body: (the bytes of its file `field`, b"" when none, and its
+    other fields loaded through `schema`). A body over the size limit names `field`."""
+    limit = config.upload_max_bytes()
+    if request.mimetype != "multipart/form-data":
+        raise ValidationFailed(text("Kirim sebagai multipart/form-data.",
+                                    "Send it as multipart/form-data."),
+                               {"body": [text("Bukan multipart/form-data.",
+                                              "Not multipart/form-data.")]})
+    length = request.content_length
+    if length is not None and length > limit + FORM_ROOM:
+        _drain(request.environ["wsgi.input"], min(length, DRAIN_LIMIT))
+        raise photos.too_large(limit)
+    request.max_content_length = limit + FORM_ROOM
+    try:  # a form's field left empty is a field not given
+        upload = request.files.get(field)
+        values = {key: value for key, value in request.form.items() if value.strip()}
+    except RequestEntityTooLarge:
+        raise photos.too_large(limit) from None
+    data = upload.read(limit + 1) if upload is not None else b""
+    return data, load_body(values, partial(schema, partial=(field,)))
+
+
+def _drain(stream, length):
+    while length > 0:
+        chunk = stream.read(min(length, 1024 * 1024))
+        if not chunk:
+            return
+        length -= len(chunk)
 
 
 # -- who is calling ------------------------------------------------------------------------------
@@ -216,7 +260,11 @@ class Gatekeeper(SharedExtension):
     def principal(self, request):
         """The principal of the request's bearer token, or None."""
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
+        return self.principal_of(token) if scheme.lower() == "bearer" else None
+
+    def principal_of(self, token):
+        """The principal a token (a bearer's, or a web session cookie's) stands for, or None."""
+        if not token or not token.strip():
             return None
         with self.store.sessions() as session:  # one statement: no snapshot to hold
             return accounts.principal(session, token.strip(), utcnow())
@@ -268,13 +316,20 @@ class EdgeApp(WsgiApp):
         except MethodNotAllowed:
             response = error_response(MethodRefused(allowed_methods(self.url_map, environ)), lang)
         except HTTPException:
-            response = error_response(no_such_endpoint(request), lang)
+            if page_not_found is not None and not request.path.startswith(PREFIX + "/"):
+                response = page_not_found(request)
+            else:
+                response = error_response(no_such_endpoint(request), lang)
         except Exception as exc:  # anything else: the contract's shape, never a stack trace
             response = error_response(exc, lang)
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
         cors(request, response)
         return response(environ, start_response)
+
+
+# The web app's page for an unknown address outside the API (services/gateway/web.py sets it).
+page_not_found = None
 
 
 def no_such_endpoint(request):
@@ -312,19 +367,20 @@ class ApiEndpoint(HttpRequestHandler):
 
     The method is called as `method(request, actor=…, **path values)`, `actor` being the
     caller (None on a public operation), and returns a body (200), `(status, body)` or
-    `(status, body, headers)`; a body of None answers without content.
+    `(status, body, headers)`; a body of None answers without content; a werkzeug Response
+    (a photo) is sent as it is.
     """
 
     server = EdgeServer()
     gatekeeper = Gatekeeper()
 
     def __init__(self, method, url, operation, summary, body=None, body_optional=False,
-                 query=None, answers=None, **kwargs):
+                 body_type="application/json", query=None, answers=None, **kwargs):
         assert operation in policy.OPERATIONS, operation
         self.operation = operation
         DOCUMENTED[(method, url)] = {"operation": operation, "summary": summary, "body": body,
-                                     "body_optional": body_optional, "query": query,
-                                     "answers": answers or {}}
+                                     "body_optional": body_optional, "body_type": body_type,
+                                     "query": query, "answers": answers or {}}
         super().__init__(method, PREFIX + url, **kwargs)
 
     def caller(self, request):
@@ -366,6 +422,8 @@ class ApiEndpoint(HttpRequestHandler):
                 self.gatekeeper.record("access.forbidden", principal, request,
                                        target=f"{request.method} {request.path}")
             return error_response(exc, lang)
+        if isinstance(result, Response):
+            return result
         if not isinstance(result, tuple):
             result = (200, result)
         return json_response(*result)

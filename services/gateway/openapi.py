@@ -11,7 +11,7 @@ from functools import lru_cache
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 
-from services.gateway import accounts, schemas
+from services.gateway import accounts, photos, schemas
 from services.gateway.http import DOCUMENTED, PREFIX
 from shared import policy
 
@@ -73,11 +73,17 @@ def _path(url):
     return PREFIX + re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", url)
 
 
+IMAGE = "image"  # an answer that is a photo's bytes
+BINARY = {"type": "string", "format": "binary"}
+
+
 def _answer(status, schema=None):
     answer = {"description": "OK" if status < 300 else ERRORS.get(status, "error")}
     if status == 429:
         answer["headers"] = RETRY_AFTER
-    if schema is not None:
+    if schema == IMAGE:
+        answer["content"] = {kind: {"schema": BINARY} for kind in photos.FORMATS.values()}
+    elif schema is not None:
         answer["content"] = {"application/json": {"schema": schema}}
     return answer
 
@@ -122,7 +128,7 @@ def operation(method, url, doc):
         op["parameters"] = parameters
     if doc["body"] is not None:
         op["requestBody"] = {"required": not doc["body_optional"], "content": {
-            "application/json": {"schema": doc["body"]}}}
+            doc["body_type"]: {"schema": doc["body"]}}}
     for status, schema in doc["answers"].items():
         op["responses"][str(status)] = _answer(status, schema)
         if (doc["operation"], status) in LINKS:

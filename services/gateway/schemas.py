@@ -56,6 +56,9 @@ class CaseQuery(Page):
     overdue = fields.Boolean()
     escalation_level = fields.String(validate=validate.OneOf(("district", "regency")), metadata={
         "description": "escalated at least this far"})
+    likely_duplicate = fields.Boolean(metadata={
+        "description": "open and flagged as likely the same as another case"})
+    no_lead = fields.Boolean(metadata={"description": "open, and no working agency leads it"})
     sort = fields.String(load_default="newest", validate=validate.OneOf(
         ("newest", "oldest", "updated", "escalation", "deadline")), metadata={
         "description": "deadline: the case whose agencies' next deadline comes first"})
@@ -77,6 +80,11 @@ class ReadAllQuery(Query):
 
 class AgencyQuery(Page):
     regency = query_text()
+
+
+class RecordQuery(Query):
+    days = fields.Integer(load_default=30, validate=validate.OneOf((30, 90)), metadata={
+        "description": "the period: the last 30 or 90 days"})
 
 
 class ActorQuery(Page):
@@ -199,11 +207,33 @@ class Routing(Schema):
     explanation = fields.String(allow_none=True)
 
 
+class AttachmentOut(Schema):
+    id = fields.String(required=True)
+    content_type = fields.String(required=True, validate=validate.OneOf(
+        ("image/jpeg", "image/png", "image/webp")))
+    size = fields.Integer(required=True, metadata={"description": "bytes of the photo kept"})
+    width = fields.Integer(required=True)
+    height = fields.Integer(required=True)
+    added_at = fields.String(required=True)
+    added_by = fields.Nested("TimelineActor", required=True)
+
+
+class AttachmentInput(Schema):
+    """multipart/form-data: the photo, and whether its location (EXIF GPS) may stay in it."""
+
+    photo = fields.Raw(required=True, metadata={
+        "type": "string", "format": "binary",
+        "description": "JPEG, PNG or WebP, at most JEMBATAN_UPLOAD_MAX_BYTES (5 MB)"})
+    share_location = fields.Boolean(load_default=False, metadata={
+        "description": "keep the phone's location in the photo (removed by default)"})
+
+
 class CaseOut(CaseSummary):
     description = fields.String(required=True)
     location = fields.Nested(Place, allow_none=True)
     reporter = fields.Nested(Reporter, required=True)
     tasks = fields.List(fields.Nested(TaskOut), required=True)
+    attachments = fields.List(fields.Nested(AttachmentOut), required=True)
     routing = fields.Nested(Routing, required=True)
     likely_duplicate_of = fields.String(allow_none=True, metadata={
         "description": "an open case of the same village and category when this one came in"})
@@ -246,6 +276,25 @@ class AgencyOut(AgencyRef):
     short_name = fields.String(required=True)
     regency = fields.Nested(Ref, required=True)
     categories = fields.List(fields.String(), required=True)
+
+
+class AgencyRecord(Schema):
+    agency = fields.Nested(AgencyRef, required=True)
+    received = fields.Integer(required=True, metadata={"description": "tasks given in the period"})
+    accepted = fields.Integer(required=True)
+    completed = fields.Integer(required=True)
+    declined = fields.Integer(required=True)
+    median_hours_to_accept = fields.Float(allow_none=True, required=True)
+    median_hours_to_complete = fields.Float(allow_none=True, required=True, metadata={
+        "description": "from the task being given to its completion"})
+    open = fields.Integer(required=True, metadata={"description": "tasks pending or accepted now"})
+    overdue = fields.Integer(required=True)
+    overdue_share = fields.Float(required=True, metadata={"description": "overdue / open"})
+
+
+class AgencyRecords(Schema):
+    days = fields.Integer(required=True)
+    items = fields.List(fields.Nested(AgencyRecord), required=True)
 
 
 class Conditions(Schema):

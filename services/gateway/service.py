@@ -1,17 +1,23 @@
-"""The gateway: Jembatan's HTTP API (docs/api.md). Every read and command goes to its owner by
-RPC; the accounts (services/gateway/account_endpoints.py) are the gateway's own.
+"""The gateway: Jembatan's HTTP API (docs/api.md) and its web app (services/gateway/pages.py).
+Every read and command goes to its owner by RPC; the accounts
+(services/gateway/account_endpoints.py) and the photos' bytes (storage.py) are the gateway's own.
 
 Each endpoint names its operation in the access policy (shared/policy.py): the edge has
 checked the caller's role before the method runs, and the services check the jurisdiction.
 """
 import eventlet
+from eventlet import tpool
+from werkzeug.wrappers import Response
 
-from services.gateway import openapi, schemas
+from services.gateway import openapi, photos, schemas, storage
 from services.gateway.account_endpoints import AccountEndpoints
-from services.gateway.http import TimedRpcProxy, api, language, read_json, read_query
+from services.gateway.pages import WebPages
+from services.gateway.http import (
+    TimedRpcProxy, api, language, read_json, read_query, read_upload,
+)
 from shared import commands, paging, policy
 from shared.categories import CATEGORIES
-from shared.errors import NotFound, ValidationFailed
+from shared.errors import Conflict, NotFound, ValidationFailed
 from shared.i18n import text
 
 SERVICES = ("villages", "requests", "routing", "notifications")
@@ -21,7 +27,7 @@ def case_answers(**extra):
     return {200: schemas.CaseOut, **extra}
 
 
-class GatewayService(AccountEndpoints):
+class GatewayService(AccountEndpoints, WebPages):
     name = "gateway"
 
     villages = TimedRpcProxy("villages")
@@ -118,6 +124,51 @@ class GatewayService(AccountEndpoints):
     def comment(self, request, actor, case_id):
         return 201, self.requests.add_comment(actor, case_id, read_json(request),
                                               lang=language(request))
+
+    @api("POST", "/cases/<case_id>/attachments", "cases.attach", "Add a photo to an open case",
+         body=schemas.AttachmentInput, body_type="multipart/form-data",
+         answers={201: schemas.AttachmentOut})
+    def attach(self, request, actor, case_id):
+        data, options = read_upload(request, schemas.AttachmentInput)
+        photo = tpool.execute(photos.prepare, data, options["share_location"])
+        return 201, self.keep_photo(actor, case_id, photo, language(request))
+
+    def keep_photo(self, actor, case_id, photo, lang):
+        """Store the photo's bytes, then have the case record it; refused, nothing stays
+        (storage.kept)."""
+        with storage.kept(photo):
+            try:
+                return self.requests.add_photo(actor, case_id, photo.metadata(), lang=lang)
+            except NotFound:
+                self.villages.reported_case(actor, case_id)  # 404 unless reported just now
+                not_open = Conflict(text("Kasus baru saja dilaporkan dan belum dibuka; coba "
+                                         "lagi sebentar lagi.",
+                                         "The case was reported a moment ago and is not open "
+                                         "yet; try again shortly."))
+                not_open.headers = {"Retry-After": "1"}
+                raise not_open from None
+
+    @api("GET", "/cases/<case_id>/attachments/<attachment_id>", "attachments.read",
+         "A photo of the case", answers={200: openapi.IMAGE})
+    def attachment(self, request, actor, case_id, attachment_id):
+        return self.photo_response(actor, case_id, attachment_id)
+
+    @api("GET", "/cases/<case_id>/attachments/<attachment_id>/thumbnail", "attachments.thumbnail",
+         "A small version of a photo of the case, for lists", answers={200: openapi.IMAGE})
+    def attachment_thumbnail(self, request, actor, case_id, attachment_id):
+        return self.photo_response(actor, case_id, attachment_id, thumbnail=True)
+
+    def photo_response(self, actor, case_id, attachment_id, thumbnail=False):
+        """The photo's bytes, once the case says the caller may see it."""
+        photo = self.requests.photo(actor, case_id, attachment_id)
+        key = photo["id"] + (storage.THUMBNAIL if thumbnail else "")
+        data = storage.storage().get(key)
+        if data is None:
+            raise NotFound(text("Berkas foto tidak ada di penyimpanan.",
+                                "The photo's file is missing from storage."))
+        return Response(data, content_type=photos.THUMBNAIL_TYPE if thumbnail
+                        else photo["content_type"],
+                        headers={"Cache-Control": "private, max-age=86400"})
 
     def _task_action(self, request, actor, case_id, task_id, action, optional=False):
         return self.requests.task_action(actor, case_id, task_id, action,
@@ -233,6 +284,12 @@ class GatewayService(AccountEndpoints):
          answers={200: schemas.AgencyList})
     def agencies(self, request, actor):
         return self.routing.agencies(read_query(request, schemas.AgencyQuery))
+
+    @api("GET", "/agencies/records", "agencies.records",
+         "How each agency answered the caller's cases over the last 30 or 90 days",
+         query=schemas.RecordQuery, answers={200: schemas.AgencyRecords})
+    def agency_records(self, request, actor):
+        return self.requests.agency_records(actor, read_query(request, schemas.RecordQuery)["days"])
 
     @api("GET", "/routing/rules", "routing.rules", "The routing rules in force",
          query=schemas.Page, answers={200: schemas.RuleList})

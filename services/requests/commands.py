@@ -11,7 +11,7 @@ from marshmallow import ValidationError
 from sqlalchemy.orm.exc import StaleDataError
 
 from services.requests import domain, ladder, queries, views
-from services.requests.handlers import record, task_factory
+from services.requests.handlers import keep_photo, record, task_factory
 from shared import events, policy
 from shared.commands import (
     CommentInput, MergeInput, NoteInput, ReasonInput, RequiredNoteInput, load,
@@ -102,6 +102,27 @@ def add_comment(unit, actor, case_id, body, lang="id"):
     change(unit, actor, "cases.comment", case_id, lang, lambda case, now: domain.comment(
         case, views.actor_ref(actor), now, comment_body, comment_id))
     return views.comment_view(comment_id, comment_body, actor)
+
+
+def add_photo(unit, actor, case_id, photo, lang="id"):
+    """A party adds a photo (events.PhotoRef, kept by the gateway's storage); returns it."""
+    try:
+        photo = events.PhotoRef().load(photo)
+    except ValidationError as exc:
+        raise ValidationFailed(text("Foto tidak sah.", "Invalid photo."),
+                               {"photo": exc.messages}) from None
+    case = policy.require_case(actor, "cases.attach", queries.find_case(unit.session, case_id))
+    keep_photo(unit, case, views.actor_ref(actor), photo, utcnow())
+    return views.photo_view(case.photos[-1])
+
+
+def find_photo(session, actor, case_id, photo_id):
+    """A photo of a case the caller may see, or 404 (the same for a photo of another case)."""
+    case = policy.require_case(actor, "attachments.read", queries.find_case(session, case_id))
+    photo = next((photo for photo in case.photos if photo.id == photo_id), None)
+    if photo is None:
+        raise NotFound(text("Foto tidak ditemukan.", "Photo not found."))
+    return views.photo_view(photo)
 
 
 def route(unit, actor, case_id, plan, lang="id"):

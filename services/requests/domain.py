@@ -434,6 +434,14 @@ def comment(case, actor, now, body, comment_id):
     return [Fact(facts.COMMENT, actor, {"body": body, "comment_id": comment_id})]
 
 
+def add_photo(case, actor, now, photo_id):
+    """A party adds a photo to an open case (a closed or cancelled one takes no more)."""
+    policy.require_case(actor, "cases.attach", case)
+    require_open(case)
+    case.updated_at = now
+    return [Fact(facts.PHOTO_ADDED, actor, {"photo_id": photo_id})]
+
+
 TASK_STATUS_NAMES = {
     WITHDRAWN: text("yang sudah ditarik", "withdrawn"),
     PENDING: text("yang menunggu", "pending"),

@@ -28,8 +28,9 @@ TASK_PROGRESSED = "task_progressed"
 TASK_COMPLETED = "task_completed"
 TASK_WITHDRAWN = "task_withdrawn"
 LEAD_CHANGED = "lead_changed"
-# A party wrote a comment.
+# A party wrote a comment, or added a photo.
 COMMENT = "comment"
+PHOTO_ADDED = "photo_added"
 # Duplicates: a new case looks like an open one; a case merged into another, and the other
 # one's side of it.
 LIKELY_DUPLICATE = "likely_duplicate"
@@ -45,13 +46,13 @@ STATUS_CHANGES = (ROUTED, NEEDS_TRIAGE, IN_PROGRESS, RESOLVED, CLOSED, REOPENED,
 FACT_TYPES = (
     REPORTED, *STATUS_CHANGES,
     TASK_ACCEPTED, TASK_DECLINED, TASK_PROGRESSED, TASK_COMPLETED, TASK_WITHDRAWN, LEAD_CHANGED,
-    COMMENT, LIKELY_DUPLICATE, MERGED_INTO, MERGED_FROM,
+    COMMENT, PHOTO_ADDED, LIKELY_DUPLICATE, MERGED_INTO, MERGED_FROM,
     DEADLINE_MISSED, ESCALATED, CLOSING_SOON, CLOSED_UNANSWERED,
 )
 
-# The event that announces each fact. Two facts have none of their own: REPORTED (the new case
-# is announced as case_opened, with the reporter) and IN_PROGRESS (the task_accepted that
-# set the case in progress is announced).
+# The event that announces each fact. Three facts have none of their own: REPORTED (the new
+# case is announced as case_opened, with the reporter), IN_PROGRESS (the task_accepted that
+# set the case in progress is announced) and PHOTO_ADDED (a photo is seen on the case).
 FACT_EVENTS = {
     ROUTED: events.CASE_ROUTED,
     NEEDS_TRIAGE: events.CASE_NEEDS_TRIAGE,
@@ -74,4 +75,4 @@ FACT_EVENTS = {
     MERGED_INTO: events.CASE_MERGED,
     MERGED_FROM: events.DUPLICATE_MERGED,
 }
-UNANNOUNCED = (REPORTED, IN_PROGRESS)
+UNANNOUNCED = (REPORTED, IN_PROGRESS, PHOTO_ADDED)

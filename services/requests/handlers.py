@@ -9,7 +9,7 @@ import logging
 import uuid
 
 from services.requests import domain, facts, queries, views
-from services.requests.models import Case, Task, TimelineEntry
+from services.requests.models import Case, Photo, Task, TimelineEntry
 from shared import events
 from shared.errors import Conflict
 from shared.events import utcnow
@@ -48,9 +48,19 @@ def when_an_issue_is_reported_open_the_case(unit, report):
         "village": case.village_name, "title": case.title, "category": case.category})])
     unit.emit(events.CASE_OPENED, {"case": views.case_ref(case),
                                    "actor": views.actor_ref(reporter)}, correlation_id=case.id)
+    for photo in report["photos"]:
+        keep_photo(unit, case, reporter, photo, case.updated_at)
     original = queries.likely_original(unit.session, case)
     if original is not None:
         record(unit, case, domain.flag_likely_duplicate(case, original))
+
+
+def keep_photo(unit, case, actor, photo, now):
+    """Record a photo on the case (events.PhotoRef) and say so on its timeline."""
+    changes = domain.add_photo(case, actor, now, photo["id"])
+    case.photos.append(Photo(**photo, case_id=case.id, added_at=now, actor_id=actor["id"],
+                             actor_role=actor["role"], actor_name=actor["name"]))
+    record(unit, case, changes)
 
 
 def when_routing_decided_apply_it(unit, decision):

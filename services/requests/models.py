@@ -48,6 +48,7 @@ class Case(Base):
 
     tasks = relationship("Task", order_by="Task.assigned_at", lazy="selectin",
                          back_populates="case")
+    photos = relationship("Photo", order_by="Photo.added_at", lazy="selectin")
 
     __mapper_args__ = {"version_id_col": version}
 
@@ -76,6 +77,24 @@ class Task(Base):
     resolve_within: Mapped[str | None] = mapped_column(String(8), nullable=True)
 
     case = relationship("Case", back_populates="tasks")
+
+
+class Photo(Base):
+    """A photo of the case (its bytes are in the gateway's storage, under the same id)."""
+
+    __tablename__ = "photos"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), index=True)
+    content_type: Mapped[str] = mapped_column(String(20))
+    size: Mapped[int] = mapped_column(Integer)
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    added_at = mapped_column(UTCDateTime, nullable=False)
+    actor_id: Mapped[str] = mapped_column(String(64))
+    actor_role: Mapped[str] = mapped_column(String(20))
+    actor_name: Mapped[str] = mapped_column(String(200))
 
 
 class TimelineEntry(Base):

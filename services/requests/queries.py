@@ -5,6 +5,9 @@ twin, next to a comment naming the rule: the Python form decides for one case in
 for a list or a count. tests/unit/test_sql_twins.py checks that each pair agrees on generated
 cases.
 """
+from datetime import timedelta
+from statistics import median
+
 from sqlalchemy import case as sql_case
 from sqlalchemy import exists, func, or_, select
 
@@ -105,7 +108,8 @@ def case_filters(actor, filters, now):
 
     status, category, village, district, regency: equal; agency: it has (or had) a task on the
     case; escalation_level: escalated that far or further; open: not closed or cancelled;
-    overdue: true or false (ladder.is_overdue).
+    overdue: true or false (ladder.is_overdue); likely_duplicate: flagged as likely the same as
+    another case, and still open; no_lead: open, and no working task leads it.
     """
     conditions = [visible_to(actor)]
     for name, column in (("status", Case.status), ("category", Case.category),
@@ -122,6 +126,15 @@ def case_filters(actor, filters, now):
         conditions.append(Case.status.not_in(domain.FINAL_STATUSES))
     if filters.get("overdue") is not None:
         conditions.append(overdue(now) if filters["overdue"] else ~overdue(now))
+    open_case = Case.status.not_in(domain.FINAL_STATUSES)
+    if filters.get("likely_duplicate") is not None:
+        flagged = open_case & Case.likely_duplicate_of.is_not(None)
+        conditions.append(flagged if filters["likely_duplicate"] else ~flagged)
+    if filters.get("no_lead") is not None:
+        leaderless = open_case & ~exists().where(
+            Task.case_id == Case.id, Task.role == "lead",
+            Task.status.not_in(domain.ENDED_TASK_STATUSES))
+        conditions.append(leaderless if filters["no_lead"] else ~leaderless)
     return conditions
 
 
@@ -172,6 +185,62 @@ def summary(session, actor, now):
         "by_agency": [{"id": a, "name": name, "open": n} for a, name, n in agencies],
         "by_village": [{"code": c, "name": name, "open": n} for c, name, n in villages],
     }
+
+
+# -- the agencies' record -----------------------------------------------------------------------
+
+def agency_records(session, actor, now, days):
+    """How each agency answers the cases the caller sees, over the last `days` days: tasks
+    received, accepted, completed, declined; median hours from assignment to acceptance and to
+    completion; and now: open tasks, and how many of them are past their current deadline.
+    Agencies by name."""
+    since = now - timedelta(days=days)
+    mine = visible_to(actor)
+    received = session.execute(
+        select(Task.agency_id, Task.agency_name, Task.assigned_at, Task.accepted_at,
+               Task.completed_at, Task.status)
+        .join(Case, Task.case_id == Case.id).where(mine, Task.assigned_at >= since)).all()
+    open_now = session.execute(
+        select(Task.agency_id, Task.agency_name, func.count(),
+               func.count(sql_case((current_deadline() < now, 1))))
+        .join(Case, Task.case_id == Case.id)
+        .where(mine, Task.status.in_(domain.ACTIVE_TASK_STATUSES),
+               Case.status.not_in(domain.FINAL_STATUSES))
+        .group_by(Task.agency_id, Task.agency_name)).all()
+    records = {}
+
+    def record(agency_id, name):
+        return records.setdefault(agency_id, {
+            "agency": {"id": agency_id, "name": name}, "received": 0, "accepted": 0,
+            "completed": 0, "declined": 0, "to_accept": [], "to_complete": [],
+            "open": 0, "overdue": 0})
+
+    for agency_id, name, assigned, accepted, completed, status in received:
+        row = record(agency_id, name)
+        row["received"] += 1
+        row["declined"] += status == domain.DECLINED
+        if accepted is not None:
+            row["accepted"] += 1
+            row["to_accept"].append(hours(accepted - assigned))
+        if completed is not None:
+            row["completed"] += 1
+            row["to_complete"].append(hours(completed - assigned))
+    for agency_id, name, open_tasks, overdue_tasks in open_now:
+        row = record(agency_id, name)
+        row["open"], row["overdue"] = open_tasks, overdue_tasks
+    for row in records.values():
+        row["median_hours_to_accept"] = median_or_none(row.pop("to_accept"))
+        row["median_hours_to_complete"] = median_or_none(row.pop("to_complete"))
+        row["overdue_share"] = round(row["overdue"] / row["open"], 3) if row["open"] else 0.0
+    return sorted(records.values(), key=lambda row: row["agency"]["name"])
+
+
+def hours(delta):
+    return delta.total_seconds() / 3600
+
+
+def median_or_none(values):
+    return round(median(values), 1) if values else None
 
 
 # -- the timeline --------------------------------------------------------------------------------

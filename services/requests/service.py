@@ -72,10 +72,22 @@ class RequestsService:
         return paging.page(items, total, number, per_page)
 
     @rpc(expected_exceptions=DOMAIN_ERRORS)
+    def photo(self, actor, case_id, photo_id):
+        """What the case records of one of its photos (the gateway serves the bytes)."""
+        with self.db.read() as session:
+            return commands.find_photo(session, actor, case_id, photo_id)
+
+    @rpc(expected_exceptions=DOMAIN_ERRORS)
     def summary(self, actor, lang="id"):
         """The coordinator's board in numbers: cases per status, per agency, per village."""
         with self.db.read() as session:
             return queries.summary(session, actor, utcnow())
+
+    @rpc(expected_exceptions=DOMAIN_ERRORS)
+    def agency_records(self, actor, days):
+        """How each agency answered the caller's cases over the last `days` days."""
+        with self.db.read() as session:
+            return {"days": days, "items": queries.agency_records(session, actor, utcnow(), days)}
 
     @rpc(expected_exceptions=DOMAIN_ERRORS)
     def case_context(self, actor, case_id):
@@ -109,6 +121,10 @@ class RequestsService:
     @rpc(expected_exceptions=DOMAIN_ERRORS)
     def add_comment(self, actor, case_id, body, lang="id"):
         return commands.run(self.db, commands.add_comment, actor, case_id, body, lang)
+
+    @rpc(expected_exceptions=DOMAIN_ERRORS)
+    def add_photo(self, actor, case_id, photo, lang="id"):
+        return commands.run(self.db, commands.add_photo, actor, case_id, photo, lang)
 
     @rpc(expected_exceptions=DOMAIN_ERRORS)
     def route(self, actor, case_id, plan, lang="id"):

@@ -23,6 +23,7 @@ TIMELINE = {  # fact type (facts.py) -> (Bahasa Indonesia, English)
     facts.REOPENED: ("Desa membuka kembali kasus: {reason}",
                      "The village reopened the case: {reason}"),
     facts.COMMENT: ("Komentar: {body}", "Comment: {body}"),
+    facts.PHOTO_ADDED: ("Foto ditambahkan", "Photo added"),
     facts.CANCELLED: ("Kasus dibatalkan: {reason}", "Case cancelled: {reason}"),
     facts.LIKELY_DUPLICATE: ("Kemungkinan sama dengan kasus {other_number} yang masih terbuka",
                              "Likely the same as open case {other_number}"),

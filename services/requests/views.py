@@ -38,6 +38,12 @@ def case_summary(case, now, lang):
     }
 
 
+def photo_view(photo):
+    return {"id": photo.id, "content_type": photo.content_type, "size": photo.size,
+            "width": photo.width, "height": photo.height, "added_at": iso(photo.added_at),
+            "added_by": {"role": photo.actor_role, "name": photo.actor_name}}
+
+
 def case_view(case, now, lang):
     """A case as it is shown on its own: the summary, with its tasks and how it was routed."""
     explanation = case.explanation
@@ -47,6 +53,7 @@ def case_view(case, now, lang):
         "location": {"lat": case.lat, "lon": case.lon} if case.lat is not None else None,
         "reporter": {"name": case.reporter_name},
         "tasks": [task_view(task) for task in case.tasks],
+        "attachments": [photo_view(photo) for photo in case.photos],
         "routing": {"rule_id": case.rule_id,
                     "explanation": explanation[lang] if explanation else None},
         "likely_duplicate_of": case.likely_duplicate_of, "merged_into": case.merged_into,

@@ -1,5 +1,5 @@
 """Tables of the villages service: the wilayah registry and the reports villages raised."""
-from sqlalchemy import Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.db import UTCDateTime, messaging_tables
@@ -57,6 +57,8 @@ class Report(Base):
     idempotency_key: Mapped[str | None] = mapped_column(String(200), nullable=True)
     request_fingerprint: Mapped[str] = mapped_column(String(64))
     created_at = mapped_column(UTCDateTime, nullable=False)
+    # The photos sent with the report (events.PhotoRef), announced with it.
+    photos = mapped_column(JSON, nullable=True)
 
 
 OUTBOX, PROCESSED_EVENTS = messaging_tables(Base.metadata)

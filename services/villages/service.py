@@ -51,11 +51,14 @@ class VillagesService:
     db = Database(Base.metadata, prepare=prepare)
 
     @rpc(expected_exceptions=DOMAIN_ERRORS)
-    def submit_report(self, actor, report, idempotency_key=None):
-        """Store a village's report and announce it; returns the new case's id and number."""
+    def submit_report(self, actor, report, idempotency_key=None, photos=()):
+        """Store a village's report and announce it; returns the new case's id and number.
+
+        `photos` are those the gateway kept of the report's upload (events.PhotoRef)."""
         policy.require_role(actor, "reports.create")  # a village operator, for its own village
         village_code = actor["scope"]
         report = commands.load(commands.ReportInput, report)
+        photos = events.PhotoRef(many=True).load(list(photos))
         digest = domain.fingerprint(report)
         if idempotency_key is not None:
             existing = self._by_idempotency_key(village_code, idempotency_key)
@@ -65,7 +68,8 @@ class VillagesService:
                         "status": "reported"}
         for _attempt in range(TRACKING_NUMBER_ATTEMPTS):
             try:
-                return self._store_report(actor, village_code, report, digest, idempotency_key)
+                return self._store_report(actor, village_code, report, photos, digest,
+                                          idempotency_key)
             except IntegrityError:
                 # Either a concurrent request with the same key won the race (answer with its
                 # case), or the random tracking number was taken (draw another).
@@ -83,7 +87,7 @@ class VillagesService:
             return session.scalar(select(Report).where(
                 Report.village_code == village_code, Report.idempotency_key == key))
 
-    def _store_report(self, actor, village_code, report, digest, idempotency_key):
+    def _store_report(self, actor, village_code, report, photos, digest, idempotency_key):
         now = utcnow()
         with self.db.transaction() as unit:
             refs = place_refs(unit.session, village_code)
@@ -102,6 +106,7 @@ class VillagesService:
                 lat=location["lat"] if location else None, lon=location["lon"] if location else None,
                 reporter_id=actor["id"], reporter_name=actor["name"],
                 idempotency_key=idempotency_key, request_fingerprint=digest, created_at=now,
+                photos=photos or None,
             )
             unit.session.add(row)
             unit.session.flush()
@@ -113,7 +118,7 @@ class VillagesService:
                 "village": village, "district": district, "regency": regency,
                 "reporter": {"id": actor["id"], "role": actor["role"], "name": actor["name"],
                              "scope": actor.get("scope")},
-                "reported_at": iso(now),
+                "reported_at": iso(now), "photos": photos,
             }, correlation_id=row.id)
         return {"case_id": row.id, "tracking_number": row.tracking_number, "status": "reported"}
 
@@ -140,7 +145,7 @@ class VillagesService:
             "category": report.category, "title": report.title,
             "description": report.description, "severity": report.severity,
             "affected_people": report.affected_people, "village": village,
-            "district": district, "regency": regency, "agencies": [], "tasks": [],
+            "district": district, "regency": regency, "agencies": [], "tasks": [], "attachments": [],
             "created_at": created, "updated_at": created, "overdue": False,
             "escalation_level": "none", "likely_duplicate_of": None, "merged_into": None,
             "location": ({"lat": report.lat, "lon": report.lon} if report.lat is not None

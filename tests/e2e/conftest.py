@@ -41,3 +41,20 @@ def broker_management():
         pytest.exit(f"RabbitMQ's management API is not reachable at {MANAGEMENT} ({exc}). "
                     "Start RabbitMQ and run `rabbitmq-plugins enable rabbitmq_management`.",
                     returncode=3)
+
+
+@pytest.fixture
+def browsers(system):
+    """`browsers(name)` opens one more person's browser on the system; all close at the end."""
+    from tests.e2e.browser import Browser, missing_tools
+
+    assert not missing_tools(), f"the browser tests need {missing_tools()} (scripts/test)"
+    opened = []
+
+    def open_browser(name):
+        opened.append(Browser(system, name))
+        return opened[-1]
+
+    yield open_browser
+    for browser in opened:
+        browser.close()

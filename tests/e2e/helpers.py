@@ -1,4 +1,9 @@
-"""What a test does the way a user would: report, wait for a state, read an inbox."""
+"""What a test does the way a user would: report, wait for a state, read an inbox, add a
+photo."""
+import io
+
+from PIL import ExifTags, Image
+
 from tests.broker import eventually
 
 PUNTEN, BUMIAJI, BATU = "35.79.02.2001", "35.79.02", "35.79"
@@ -62,3 +67,30 @@ def inbox_types(client, case_id, expected, timeout=15):
 
 def task_of(case, agency_id):
     return next(t for t in case["tasks"] if t["agency"]["id"] == agency_id)
+
+
+def photo_bytes(kind="JPEG", image=None, **options):
+    """An image file as Pillow writes it: a 640x480 photo unless `image` is given; `options`
+    as Image.save takes them (exif=, comment=...)."""
+    out = io.BytesIO()
+    (image or Image.new("RGB", (640, 480), "#3c8d40")).save(out, kind, **options)
+    return out.getvalue()
+
+
+def phone_exif(orientation=1):
+    """The EXIF a phone writes into a photo: its make and model, when, and where."""
+    exif = Image.Exif()
+    exif[ExifTags.Base.Make], exif[ExifTags.Base.Model] = "Samsung", "Galaxy A14"
+    exif[ExifTags.Base.DateTime] = "2026:11:30 07:12:44"
+    exif[ExifTags.Base.Orientation] = orientation
+    exif[ExifTags.IFD.GPSInfo] = {
+        ExifTags.GPS.GPSLatitudeRef: "S", ExifTags.GPS.GPSLatitude: (7.0, 50.0, 31.0),
+        ExifTags.GPS.GPSLongitudeRef: "E", ExifTags.GPS.GPSLongitude: (112.0, 31.0, 44.0)}
+    return exif
+
+
+def upload_photo(client, case_id, data=None, filename="foto.jpg", content_type="image/jpeg",
+                 **fields):
+    """`client` adds a photo (a plain JPEG unless `data` is given) to the case; the response."""
+    photo = (filename, photo_bytes() if data is None else data, content_type)
+    return client.post_file(f"/cases/{case_id}/attachments", {"photo": photo}, fields or None)

@@ -20,6 +20,7 @@ from tests.databases import PostgresDatabases
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ("villages", "requests", "routing", "notifications", "gateway")
+DEMO_PASSWORD = "demo-jembatan-uji-2026"  # every demo actor's, in the tests
 
 
 class Client:
@@ -44,6 +45,10 @@ class Client:
 
     def post(self, path, body=None, **kwargs):
         return self.request("POST", path, body, **kwargs)
+
+    def post_file(self, path, files, data=None):
+        """A multipart/form-data POST: `files` as requests takes them, `data` the other fields."""
+        return self.request("POST", path, files=files, data=data)
 
     def delete(self, path, **kwargs):
         return self.request("DELETE", path, **kwargs)
@@ -70,8 +75,13 @@ class System:
         self.clock_file = tmp_path / "clock-offset"
 
     @property
+    def root(self):
+        """The web app's address."""
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
     def base(self):
-        return f"http://127.0.0.1:{self.port}/api/v1"
+        return f"{self.root}/api/v1"
 
     def start(self):
         amqp_uri = self.vhost.create()
@@ -80,6 +90,7 @@ class System:
                     "JEMBATAN_RPC_TIMEOUT": "3", "JEMBATAN_LOG_LEVEL": "INFO",
                     "JEMBATAN_CLOCK_OFFSET_FILE": str(self.clock_file),
                     "JEMBATAN_SCHEDULER_SECONDS": str(self.scheduler_seconds),
+                    "JEMBATAN_DEMO_PASSWORD": DEMO_PASSWORD,
                     # The tests are the demo's own tools: no rate limits, unless one asks.
                     "JEMBATAN_RATE_LIMIT_PER_TOKEN": "0", "JEMBATAN_RATE_LIMIT_PER_ADDRESS": "0",
                     **self.extra_env}

@@ -35,8 +35,10 @@ from services.gateway.http import DOCUMENTED
 from services.gateway.models import Token
 from shared import policy
 from tests.broker import eventually
-from tests.e2e.helpers import PUNTEN, case_when, clean_water_report, every, report, task_of
-from tests.e2e.system import Client, System
+from tests.e2e.helpers import (
+    PUNTEN, case_when, clean_water_report, every, photo_bytes, report, task_of, upload_photo,
+)
+from tests.e2e.system import DEMO_PASSWORD, Client, System
 
 VILLAGE, AGENCY, COORDINATOR, REGENCY, ADMIN = policy.ROLES
 MALANG, MALANG_VILLAGE = "35.07", "35.07.01.2001"  # a regency without rules: needs_triage
@@ -72,6 +74,7 @@ def success_status(operation):
 # public: no token needed        none: no resource          self: the caller's own account
 # case: a case                    task: an agency's own task  supervised: a task a supervisor
 # merge: a case into another      notification: one of the caller's inbox
+# attachment: a photo of a case
 # actor, token: an actor / token a manager manages            new_actor: the body's scope
 # preview: the body's village
 KINDS = {
@@ -80,11 +83,14 @@ KINDS = {
     "auth.logout": "self", "me.read": "self", "me.password": "self",
     "villages.list": "none", "reports.create": "none", "cases.list": "none",
     "cases.summary": "none", "escalations.list": "none", "notifications.list": "none",
-    "notifications.read_all": "none", "agencies.list": "none", "routing.rules": "none",
+    "notifications.read_all": "none", "agencies.list": "none", "agencies.records": "none",
+    "routing.rules": "none",
     "actors.list": "none", "audit.list": "none",
     "cases.read": "case", "cases.timeline": "case", "cases.comment": "case",
     "cases.confirm": "case", "cases.reopen": "case", "cases.route": "case",
     "cases.escalate": "case", "cases.cancel": "case", "cases.merge": "merge",
+    "cases.attach": "case", "attachments.read": "attachment",
+    "attachments.thumbnail": "attachment",
     "tasks.accept": "task", "tasks.decline": "task", "tasks.progress": "task",
     "tasks.complete": "task", "tasks.withdraw": "supervised", "tasks.lead": "supervised",
     "notifications.read": "notification", "routing.preview": "preview",
@@ -92,7 +98,7 @@ KINDS = {
     "actors.enable": "actor", "actors.password": "actor", "actors.token": "actor",
     "tokens.revoke": "token",
 }
-CASE_KINDS = ("case", "task", "supervised", "merge")
+CASE_KINDS = ("case", "task", "supervised", "merge", "attachment")
 SCOPED = CASE_KINDS + ("notification", "preview", "new_actor", "actor", "token")
 
 
@@ -113,6 +119,8 @@ VARIANTS = {
     "supervised": [("case of another regency", "other_regency", admin_sees)],
     "merge": [("case of another regency", "other_regency", admin_sees),
               ("into a case of another regency", "into_other_regency", admin_sees)],
+    "attachment": [("case of another regency", "other_regency", admin_sees),
+                   ("photo of another case", "other_case_photo", nobody_sees)],
     "notification": [("notification of another party", "other_party", nobody_sees)],
     "preview": [("village of another regency", "other_regency", admin_sees)],
     "new_actor": [("scope of another regency", "other_regency", admin_sees),
@@ -220,6 +228,7 @@ class Call:
     method: str
     path: str
     body: dict | None
+    files: dict | None = None  # a multipart/form-data body instead of JSON
 
 
 def path_of(url, params):
@@ -233,7 +242,6 @@ class World:
         self.system = system
         self.admin = system.admin()
         self.tokens = {key: actor["token"] for key, actor in system.actors.items()}
-        self.actor_ids = {key: actor["id"] for key, actor in system.actors.items()}
         self.pool = []
 
     # -- callers -------------------------------------------------------------------------------
@@ -261,16 +269,15 @@ class World:
         return {**person, "username": username}
 
     def issue(self, actor_id, **body):
-        """A token for the actor, issued by an admin (by another one for the demo admin: nobody
-        issues a token to themself)."""
-        issuer = self.admin
-        if actor_id == self.actor_ids[IN_SCOPE[ADMIN]]:
-            if not hasattr(self, "issuer"):
-                second = self.new_actor(ADMIN, None, name="Uji Matriks: admin kedua")
-                token = self.ok(self.admin.post(f"/actors/{second['id']}/tokens", {}), 201)
-                self.issuer = Client(self.system.base, token["token"], "second admin")
-            issuer = self.issuer
-        return self.ok(issuer.post(f"/actors/{actor_id}/tokens", body), 201)
+        """An API token for a system actor, issued by an admin."""
+        return self.ok(self.admin.post(f"/actors/{actor_id}/tokens", body), 201)
+
+    def demo_session(self, role):
+        """A new session of the demo actor of the role (a person, with the demo password):
+        the sign-in's answer, with `token` and `token_id`."""
+        actor = self.system.actors[IN_SCOPE[role]]
+        return self.ok(self.system.anonymous().post(
+            "/auth/login", {"username": actor["username"], "password": DEMO_PASSWORD}), 200)
 
     def session(self, person):
         signed_in = self.ok(self.system.anonymous().post(
@@ -320,7 +327,6 @@ class World:
         # Kabupaten Malang: a regency office and a village operator of its own.
         for role, scope in ((REGENCY, MALANG), (VILLAGE, MALANG_VILLAGE)):
             actor = self.new_actor(role, scope, name=f"Uji {role} {scope}")
-            self.actor_ids[(role, scope)] = actor["id"]
             self.tokens[(role, scope)] = self.issue(actor["id"], label="matriks")["token"]
         other = report(self.client((VILLAGE, MALANG_VILLAGE)),
                        clean_water_report(title="Air mati di Kabupaten Malang"))
@@ -338,6 +344,15 @@ class World:
         self.ok(self.caller(COORDINATOR).post(
             self.task_path(self.withdrawn, "pupr-batu", "withdraw"), {"reason": "Dialihkan"}),
             200)
+        # A photo on each of those cases (Malang's added by its own village); and one of them
+        # asked for under the main case's address.
+        self.photos = {}
+        for resource in ("main", "other_regency", "declined", "withdrawn"):
+            village = self.client((VILLAGE, MALANG_VILLAGE) if resource == "other_regency"
+                                  else IN_SCOPE[VILLAGE])
+            added = upload_photo(village, self._case_of(resource)["id"])
+            self.photos[resource] = self.ok(added, 201)["id"]
+        self.photos["other_case_photo"] = self.photos["declined"]
 
         # One notification of each party's inbox (the regency office hears of an escalation).
         self.ok(self.caller(COORDINATOR).post(f"/cases/{self.main['id']}/escalate",
@@ -360,16 +375,14 @@ class World:
         self.login = {role: self.new_person(*IN_SCOPE[role]) for role in policy.ROLES}
         self.changes_password = {role: self.new_person(*IN_SCOPE[role]) for role in policy.ROLES}
 
-        # Tokens of every role that no longer let anyone in.
+        # Tokens of every role that no longer let anyone in (sessions of the demo people).
         self.revoked, self.expired = {}, {}
         for role in policy.ROLES:
-            actor_id = self.actor_ids[IN_SCOPE[role]]
-            revoked = self.issue(actor_id, label="matriks: revoked")
+            revoked = self.demo_session(role)
             self.ok(Client(self.system.base, revoked["token"]).get("/me"), 200)  # it worked
-            self.ok(admin.delete(f"/tokens/{revoked['id']}"), 204)
+            self.ok(admin.delete(f"/tokens/{revoked['token_id']}"), 204)
             self.revoked[role] = revoked["token"]
-            self.expired[role] = self.issue(actor_id, label="matriks: expired",
-                                            expires_in_days=1)
+            self.expired[role] = self.demo_session(role)
             self.ok(Client(self.system.base, self.expired[role]["token"]).get("/me"), 200)
         engine = create_engine(self.system.database_url("gateway"), poolclass=NullPool,
                                connect_args={"timeout": 30})
@@ -377,7 +390,7 @@ class World:
             with engine.begin() as connection:
                 connection.execute(
                     update(Token)
-                    .where(Token.id.in_([t["id"] for t in self.expired.values()]))
+                    .where(Token.id.in_([t["token_id"] for t in self.expired.values()]))
                     .values(expires_at=datetime.now(timezone.utc) - timedelta(minutes=5)))
         finally:
             engine.dispose()
@@ -415,7 +428,10 @@ class World:
         params, body = {}, BODIES.get(row.operation)
         resolve = getattr(self, f"_{kind}")
         client, params, body = resolve(row, role, fresh, client, params, body)
-        (method, url, _declared), = ENDPOINTS[row.operation]
+        (method, url, declared), = ENDPOINTS[row.operation]
+        if declared["body_type"] == "multipart/form-data":  # a photo, the only upload
+            return Call(client, method, path_of(url, params), None,
+                        {"photo": ("matriks.jpg", photo_bytes(), "image/jpeg")})
         return Call(client, method, path_of(url, params), body)
 
     def _public(self, row, role, fresh, client, params, body):
@@ -437,7 +453,8 @@ class World:
     def _case_of(self, resource):
         return {"main": self.main, "other_regency": self.other_regency,
                 "declined": self.declined, "withdrawn": self.withdrawn,
-                "other_task": self.main, "into_other_regency": self.main}.get(resource)
+                "other_task": self.main, "into_other_regency": self.main,
+                "other_case_photo": self.main}.get(resource)
 
     def _case(self, row, role, fresh, client, params, body):
         case = self._case_of(row.resource)
@@ -459,6 +476,12 @@ class World:
             into = self.main
         params["case_id"] = source["id"] if source else MISSING_ID
         body = {"into": into["tracking_number"], "reason": "Laporan yang sama"}
+        return client, params, body
+
+    def _attachment(self, row, role, fresh, client, params, body):
+        case = self._case_of(row.resource)
+        params.update(case_id=case["id"] if case else MISSING_ID,
+                      attachment_id=self.photos.get(row.resource, MISSING_ID))
         return client, params, body
 
     def _task_on(self, case, agency):
@@ -533,7 +556,7 @@ class World:
 def disagreement(row, world):
     """None when the server answers the row as the contract says; otherwise what it answered."""
     call = world.call(row)
-    response = call.client.request(call.method, call.path, call.body)
+    response = call.client.request(call.method, call.path, call.body, files=call.files)
     expected, got = row.expected, response.status_code
     if got == expected and 200 <= got < 300:
         return None

@@ -1,0 +1,354 @@
+"""The pages of the web app, for every role (templates in services/gateway/templates).
+
+Each page calls the same service RPCs as the API, with the person signed in as the actor: the
+services apply the same access policy and domain rules. A form refused shows each error next
+to its field (web.field_errors) with what the person typed; a form done redirects (303) to
+the page that shows the result.
+"""
+import secrets
+from urllib.parse import urlsplit
+
+from eventlet import tpool
+from marshmallow import EXCLUDE, Schema, fields, validate
+from werkzeug.wrappers import Response
+
+from services.gateway import photos, schemas, storage
+from services.gateway.http import (
+    TooManyRequests, Unauthorized, load_body, load_query, read_upload,
+)
+from services.gateway.web import (
+    SESSION_COOKIE, field_errors, page, redirect, render, session_cookie, static_file,
+)
+from shared import config, policy
+from shared.categories import CATEGORIES
+from shared.errors import Conflict, NotFound, ValidationFailed
+from shared.events import SEVERITIES
+from shared.i18n import text
+
+HOME = {policy.VILLAGE: "/cases", policy.AGENCY: "/inbox", policy.COORDINATOR: "/board",
+        policy.REGENCY: "/escalations", policy.ADMIN: "/board"}
+REPORT_FIELDS = ("category", "title", "description", "severity", "affected_people")
+BOARD_FILTERS = ("status", "category", "village", "agency", "overdue", "escalation_level",
+                 "likely_duplicate", "no_lead", "sort", "page")
+REQUIRED = text("Wajib diisi.", "Required.")
+
+
+class ReportForm(Schema):
+    """What the report form reads before the villages service checks the report as for POST
+    /reports: numbers typed as text, the location apart, and the key that makes a second tap
+    harmless."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    affected_people = fields.Integer()
+    lat = fields.Float()
+    lon = fields.Float()
+    share_location = fields.Boolean(load_default=False)
+    idempotency_key = fields.String(required=True, validate=validate.Length(1, 200))
+
+
+class TaskForm(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    note = fields.Raw()
+    reason = fields.Raw()
+
+
+def safe_next(target):
+    """Where to go after signing in: a path of this site only (a browser reads a backslash
+    as a slash: "/\\evil.example" is another site)."""
+    target = target or ""
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") \
+            or "\\" in target:
+        return None
+    return target
+
+
+def form_values(request):
+    """What the person typed (to show it again), without the CSRF token."""
+    return {key: value for key, value in request.form.items() if key != "csrf_token"}
+
+
+def board_query(request):
+    """The board's filters from the address (empty ones left out), checked as GET /cases."""
+    values = {key: value for key, value in request.args.items()
+              if key in BOARD_FILTERS and value != ""}
+    return load_query(values, schemas.CaseQuery), values
+
+
+def new_key():
+    return secrets.token_urlsafe(16)
+
+
+class WebPages:
+    """Mixed into the gateway service: its RPC proxies and accounts serve the pages too."""
+
+    # -- signing in ------------------------------------------------------------------------------
+
+    @page("GET", "/", public=True)
+    def home_page(self, request, actor):
+        return redirect(HOME[actor["role"]] if actor else "/login")
+
+    @page("GET", "/login", public=True)
+    def login_page(self, request, actor):
+        if actor:
+            return redirect(HOME[actor["role"]])
+        return render(request, "login.html", values={}, errors={},
+                      next=safe_next(request.args.get("next")) or "")
+
+    @page("POST", "/login", public=True)
+    def login_form(self, request, actor):
+        values = form_values(request)
+        username, password = values.get("username", "").strip(), values.get("password", "")
+        errors, status = {}, 400
+        if not username:
+            errors["username"] = [REQUIRED]
+        if not password:
+            errors["password"] = [REQUIRED]
+        if not errors:
+            try:
+                _token, secret, account = self.sign_in(request, username, password)
+            except (Unauthorized, TooManyRequests) as refusal:
+                errors["password"], status = [refusal.message], refusal.status
+            else:
+                target = safe_next(values.get("next")) or HOME[account.role]
+                return session_cookie(redirect(target), request, secret)
+        return render(request, "login.html", status=status, values={"username": username},
+                      errors=errors, next=safe_next(values.get("next")) or "")
+
+    @page("POST", "/logout")
+    def logout_form(self, request, actor):
+        self.sign_out(request, actor)
+        response = redirect("/login")
+        response.delete_cookie(SESSION_COOKIE, path="/")
+        return response
+
+    @page("GET", "/static/<path:name>", public=True)
+    def static_page(self, request, actor, name):
+        return static_file(name)
+
+    # -- reporting -------------------------------------------------------------------------------
+
+    def report_form(self, request, values, errors, status=200):
+        return render(request, "report_new.html", status=status, values=values, errors=errors,
+                      categories=CATEGORIES, severities=SEVERITIES)
+
+    @page("GET", "/reports/new", operation="reports.create")
+    def new_report_page(self, request, actor):
+        return self.report_form(request, {"idempotency_key": new_key()}, {})
+
+    @page("POST", "/reports/new", operation="reports.create", upload=True)
+    def report_form_sent(self, request, actor):
+        try:
+            data, form = read_upload(request, ReportForm)
+            report = {key: form.get(key, request.form.get(key)) for key in REPORT_FIELDS
+                      if request.form.get(key, "").strip()}
+            if "lat" in form or "lon" in form:
+                report["location"] = {key: form[key] for key in ("lat", "lon") if key in form}
+            photo = tpool.execute(photos.prepare, data, form["share_location"]) if data else None
+            if photo is None:
+                accepted = self.villages.submit_report(actor, report, form["idempotency_key"])
+            else:
+                with storage.kept(photo):
+                    accepted = self.villages.submit_report(
+                        actor, report, form["idempotency_key"], photos=[photo.metadata()])
+        except ValidationFailed as exc:
+            shown = form_values(request)
+            shown.setdefault("idempotency_key", new_key())
+            return self.report_form(request, shown, field_errors(exc), status=400)
+        return redirect(f"/cases/{accepted['tracking_number']}?done=reported")
+
+    # -- cases -----------------------------------------------------------------------------------
+
+    @page("GET", "/cases")
+    def cases_page(self, request, actor):
+        query, values = board_query(request)
+        listed = self.requests.list_cases(actor, query, lang=request.lang)
+        return render(request, "cases.html", listed=listed, values=values)
+
+    @page("GET", "/cases/<case_id>")
+    def case_page_read(self, request, actor, case_id):
+        return self.case_page(request, actor, case_id)
+
+    def case_page(self, request, actor, case_id, errors=None, values=None, status=200):
+        try:
+            case = self.requests.get_case(actor, case_id, lang=request.lang)
+            timeline = self.requests.timeline(actor, case["id"], {"page": 1, "per_page": 100},
+                                              lang=request.lang)["items"]
+        except NotFound:  # reported a moment ago: the village still finds it
+            case = self.villages.reported_case(actor, case_id, lang=request.lang)
+            timeline = []
+        agencies = []
+        if actor["role"] in policy.SUPERVISORS:
+            agencies = self.routing.agencies({"regency": case["regency"]["code"],
+                                              "page": 1, "per_page": 100})["items"]
+        return render(request, "case.html", status=status, case=case, timeline=timeline,
+                      agencies=agencies, errors=errors or {}, values=values or {},
+                      done=request.args.get("done"))
+
+    @page("POST", "/cases/<case_id>/<any(comment,confirm,reopen,escalate,cancel,merge):action>",
+          operation="cases.{action}")
+    def case_form(self, request, actor, case_id, action):
+        values = form_values(request)
+        body = {key: value for key, value in values.items() if value.strip()}
+        lang = request.lang
+        try:
+            if action == "comment":
+                self.requests.add_comment(actor, case_id, body, lang=lang)
+            else:
+                case = getattr(self.requests, action)(actor, case_id, body, lang=lang)
+                case_id = case["tracking_number"] if action != "merge" else case_id
+        except ValidationFailed as exc:
+            return self.case_page(request, actor, case_id, errors={action: field_errors(exc)},
+                                  values={action: values}, status=400)
+        return redirect(f"/cases/{case_id}?done={action}")
+
+    @page("POST", "/cases/<case_id>/route", operation="cases.route")
+    def route_form(self, request, actor, case_id):
+        values = form_values(request)
+        body = {"note": values.get("note", ""), "supports": request.form.getlist("supports")}
+        if values.get("lead"):
+            body["lead"] = values["lead"]
+        try:
+            context = self.requests.case_context(actor, case_id)
+            plan = self.routing.plan_manual_route(actor, context, body)
+            self.requests.route(actor, context["id"], plan, lang=request.lang)
+        except ValidationFailed as exc:
+            return self.case_page(request, actor, case_id, errors={"route": field_errors(exc)},
+                                  values={"route": values}, status=400)
+        return redirect(f"/cases/{case_id}?done=route")
+
+    @page("POST", "/cases/<case_id>/photos", operation="cases.attach", upload=True)
+    def photo_form(self, request, actor, case_id):
+        try:
+            data, options = read_upload(request, schemas.AttachmentInput)
+            if not data:
+                raise photos.missing()
+            photo = tpool.execute(photos.prepare, data, options["share_location"])
+            self.keep_photo(actor, case_id, photo, request.lang)
+        except ValidationFailed as exc:
+            return self.case_page(request, actor, case_id, errors={"photo": field_errors(exc)},
+                                  status=400)
+        return redirect(f"/cases/{case_id}?done=photo")
+
+    @page("POST", "/cases/<case_id>/tasks/<task_id>/"
+                  "<any(accept,decline,progress,complete,withdraw,lead):action>",
+          operation="tasks.{action}", upload=True)
+    def task_form(self, request, actor, case_id, task_id, action):
+        key = f"task-{task_id}-{action}"
+        try:
+            data, body = read_upload(request, TaskForm)
+            photo = tpool.execute(photos.prepare, data, False) if data else None
+            if action in ("withdraw", "lead"):
+                self.requests.supervise_task(actor, case_id, task_id, action, body,
+                                             lang=request.lang)
+            else:
+                self.requests.task_action(actor, case_id, task_id, action, body,
+                                          lang=request.lang)
+            if photo is not None:
+                self.keep_photo(actor, case_id, photo, request.lang)
+        except ValidationFailed as exc:
+            return self.case_page(request, actor, case_id, errors={key: field_errors(exc)},
+                                  values={key: form_values(request)}, status=400)
+        return redirect(f"/cases/{case_id}?done={action}")
+
+    @page("GET", "/cases/<case_id>/photos/<attachment_id>", operation="attachments.read")
+    def photo_page(self, request, actor, case_id, attachment_id):
+        return self.photo_response(actor, case_id, attachment_id)
+
+    @page("GET", "/cases/<case_id>/photos/<attachment_id>/thumbnail",
+          operation="attachments.thumbnail")
+    def thumbnail_page(self, request, actor, case_id, attachment_id):
+        return self.photo_response(actor, case_id, attachment_id, thumbnail=True)
+
+    # -- agencies, coordinators, the regency office ------------------------------------------
+
+    @page("GET", "/inbox", roles=(policy.AGENCY,))
+    def inbox_page(self, request, actor):
+        """The agency's open cases, the next deadline first; overdue ones marked."""
+        query = {"agency": actor["scope"], "sort": "deadline", "page": 1, "per_page": 100}
+        listed = self.requests.list_cases(actor, query, lang=request.lang)
+        open_items = [case for case in listed["items"]
+                      if case["status"] not in ("closed", "cancelled")]
+        return render(request, "inbox.html", cases=open_items)
+
+    @page("GET", "/board", roles=policy.OVERSEERS)
+    def board_page(self, request, actor):
+        query, values = board_query(request)
+        listed = self.requests.list_cases(actor, query, lang=request.lang)
+        summary = self.requests.summary(actor, lang=request.lang)
+        return render(request, "board.html", listed=listed, summary=summary, values=values,
+                      categories=CATEGORIES, statuses=schemas.CASE_STATUSES,
+                      poll_seconds=config.board_poll_seconds())
+
+    @page("GET", "/board/stamp", roles=policy.OVERSEERS)
+    def board_stamp_page(self, request, actor):
+        """What changed last on the board (its page polls this to know when to reload)."""
+        latest = self.requests.list_cases(actor, {"sort": "updated", "page": 1, "per_page": 1},
+                                          lang=request.lang)
+        stamp = f"{latest['total']}:" + (latest["items"][0]["updated_at"]
+                                         if latest["items"] else "")
+        return Response(stamp, content_type="text/plain; charset=utf-8")
+
+    @page("GET", "/records", operation="agencies.records")
+    def records_page(self, request, actor):
+        days = load_query(request.args.to_dict(), schemas.RecordQuery)["days"]
+        return render(request, "records.html",
+                      records=self.requests.agency_records(actor, days))
+
+    # -- actors (an admin everywhere, a regency office in its regency) -------------------------
+
+    @page("GET", "/actors", operation="actors.list")
+    def actors_page(self, request, actor):
+        query = {key: value for key, value in request.args.items()
+                 if key in ("role", "q", "page") and value.strip()}
+        listed = self.actors_of(actor, load_query(query, schemas.ActorQuery))
+        return render(request, "actors.html", listed=listed, values=query, roles=policy.ROLES)
+
+    @page("GET", "/actors/new", operation="actors.create")
+    def new_actor_page(self, request, actor):
+        return render(request, "actor_new.html", values={}, errors={}, roles=policy.ROLES)
+
+    @page("POST", "/actors/new", operation="actors.create")
+    def actor_form_sent(self, request, actor):
+        values = form_values(request)
+        try:
+            body = load_body({key: value for key, value in values.items() if value.strip()},
+                             schemas.ActorInput)
+            created = self.add_actor(request, actor, body)
+        except (ValidationFailed, NotFound) as exc:
+            return render(request, "actor_new.html", status=exc.status, values=values,
+                          errors=field_errors(exc), roles=policy.ROLES)
+        return redirect(f"/actors/{created['id']}?done=created")
+
+    @page("GET", "/actors/<actor_id>", operation="actors.read")
+    def actor_page(self, request, actor, actor_id, errors=None, status=200):
+        return render(request, "actor.html", status=status, person=self.actor_detail(
+            actor, actor_id), errors=errors or {}, done=request.args.get("done"))
+
+    @page("POST", "/actors/<actor_id>/<any(disable,enable,password):action>",
+          operation="actors.{action}")
+    def actor_action(self, request, actor, actor_id, action):
+        values = {key: value for key, value in form_values(request).items() if value.strip()}
+        try:
+            if action == "password":
+                self.set_actor_password(request, actor, actor_id,
+                                        load_body(values, schemas.PasswordInput))
+            else:
+                self.set_disabled(request, actor, actor_id, action == "disable",
+                                  load_body(values, schemas.DisableInput))
+        except (ValidationFailed, Conflict) as exc:
+            return self.actor_page(request, actor, actor_id, errors={action: field_errors(exc)},
+                                   status=exc.status)
+        return redirect(f"/actors/{actor_id}?done={action}")
+
+    @page("GET", "/escalations", roles=policy.OVERSEERS)
+    def escalations_page(self, request, actor):
+        listed = self.requests.escalations(actor, {"page": 1, "per_page": 100},
+                                           lang=request.lang)
+        return render(request, "escalations.html", listed=listed)
+
+

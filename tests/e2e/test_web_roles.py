@@ -1,0 +1,150 @@
+"""The web app as the coordinator, the regency office and the admin use it, and what it does
+with a bad upload or a switch of language."""
+import pytest
+
+from tests.e2e.helpers import case_when, clean_water_report, photo_bytes, report
+from tests.e2e.system import System
+
+UPLOAD_LIMIT = 200_000
+
+
+@pytest.fixture(scope="module")
+def system(tmp_path_factory):
+    """The board asks for changes every second here, and a photo may be 200 kB."""
+    running = System(tmp_path_factory.mktemp("jembatan"), env={
+        "JEMBATAN_BOARD_POLL_SECONDS": "1",
+        "JEMBATAN_UPLOAD_MAX_BYTES": str(UPLOAD_LIMIT)}).start()
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+def stored_photos(system):
+    folder = system.data_dir / "attachments"
+    return sorted(path.name for path in folder.rglob("*") if path.is_file()) \
+        if folder.exists() else []
+
+
+def test_the_coordinator_sees_a_new_case_arrive_routes_it_and_escalates_it(system, browsers):
+    coordinator = browsers("kecamatan").sign_in("kec.bumiaji")
+    assert coordinator.path == "/board"
+    coordinator.check_page("board")
+    village = system.village("35.79.02.2002")
+    case_id = report(village, clean_water_report(
+        category="lainnya", title="Tanah longsor menutup saluran irigasi"))["case_id"]
+    # The board shows it by itself, without a reload.
+    coordinator.wait_for_text("Tanah longsor menutup saluran irigasi", reload=False)
+    case = case_when(village, case_id, "needs_triage")
+
+    coordinator.open("/board?status=needs_triage")
+    assert "Tanah longsor" in coordinator.text(".cases")
+    coordinator.check_page("triage")
+    coordinator.open(f"/cases/{case['tracking_number']}")
+    coordinator.press("Rutekan")  # without a lead or a note: refused, next to the fields
+    assert coordinator.all(".errors li")
+    coordinator.select("#route-lead", "pupr-batu")
+    coordinator.type("#route-note", "Saluran irigasi: Dinas PUPR memimpin.")
+    coordinator.press("Rutekan")
+    assert "Kasus dirutekan" in coordinator.text()
+    assert "Dinas Pekerjaan Umum" in coordinator.text(".tasks")
+    coordinator.check_page("case-coordinator")
+    coordinator.type("form[action$='/escalate'] textarea", "Longsor meluas; perlu alat berat.")
+    coordinator.press("Eskalasi ke kantor bupati/walikota")
+    assert "Kasus dieskalasi" in coordinator.text()
+
+    regency = browsers("walikota").sign_in("walikota.batu")
+    assert regency.path == "/escalations"
+    assert "Tanah longsor menutup saluran irigasi" in regency.text(".cases")
+    regency.check_page("escalations")
+    regency.open("/records?days=90")
+    assert "Dinas Pekerjaan Umum" in regency.text("table")
+
+    admin = browsers("admin").sign_in("admin")
+    admin.open("/board?village=35.79.02.2002")
+    assert "Tanah longsor" in admin.text(".cases")
+    assert not admin.all("form[action$='/route']")  # an admin reads, never routes
+
+
+def test_the_board_filters_by_what_the_api_filters(system, browsers):
+    village = system.village("35.79.02.2003")
+    case_when(village, report(village, clean_water_report(title="Air keruh di Tulungrejo"))[
+        "case_id"], "routed")
+    coordinator = browsers("kecamatan").sign_in("kec.bumiaji")
+    coordinator.find("details summary").click()
+    coordinator.select("#f-village", "35.79.02.2003")
+    coordinator.select("#f-agency", "pdam-batu")
+    coordinator.press("Terapkan")
+    assert "village=35.79.02.2003" in coordinator.path
+    shown = coordinator.text(".cases")
+    assert "Air keruh di Tulungrejo" in shown and "Tanah longsor" not in shown
+    coordinator.open("/board?no_lead=true")
+    assert "Air keruh di Tulungrejo" not in coordinator.text(".cases")
+    coordinator.open("/board?status=bogus")
+    assert coordinator.find("h1").text == "Ada masalah"
+
+
+@pytest.mark.parametrize("name,data", [
+    ("catatan.jpg", b"Ini bukan foto, hanya teks.\n" * 20),
+    ("foto.jpg", b"\x7fELF\x02\x01\x01" + bytes(4000)),          # a program, renamed
+    ("foto.jpg", b"MZ\x90\x00" + bytes(4000)),                    # a Windows program
+    ("besar.jpg", photo_bytes(image=None) + bytes(UPLOAD_LIMIT)),  # over the limit
+])
+def test_a_bad_upload_is_refused_next_to_the_field_and_nothing_is_kept(
+        system, browsers, tmp_path, name, data):
+    before = stored_photos(system)
+    reports = system.count("villages", "reports")
+    village = browsers("desa").sign_in("desa.punten")
+    village.open("/reports/new")
+    village.choose("category", "air-bersih")
+    village.type("#title", "Pipa pecah")
+    village.type("#description", "Pipa di depan balai desa pecah.")
+    village.choose("severity", "medium")
+    (tmp_path / name).write_bytes(data)
+    village.attach("#photo", tmp_path / name)
+    village.press("Kirim laporan")
+    assert village.path == "/reports/new"
+    errors = village.errors_of("#photo")
+    assert errors and ("Bukan foto" in errors[0] or "lebih dari 0.2 MB" in errors[0]), errors
+    assert village.find("#title").get_attribute("value") == "Pipa pecah"  # what was typed stays
+    assert stored_photos(system) == before
+    assert system.count("villages", "reports") == reports
+
+
+def test_the_language_switch_is_remembered(system, browsers):
+    village = browsers("desa").sign_in("desa.punten")
+    village.find("a[lang='en']").click()
+    assert village.find("html").get_attribute("lang") == "en"
+    village.open("/reports/new")
+    assert village.find("h1").text == "Report a village problem"
+    assert village.find("html").get_attribute("lang") == "en"
+    village.find("a[lang='id']").click()
+    assert village.find("h1").text == "Laporkan masalah desa"
+
+
+def test_the_admin_adds_a_person_who_signs_in_until_disabled(system, browsers):
+    admin = browsers("admin").sign_in("admin")
+    admin.open("/actors").check_page("actors")
+    admin.press("Tambah aktor")
+    admin.select("#role", "village")
+    admin.type("#name", "Kaur Pemerintahan Tulungrejo")
+    admin.type("#username", "kaur.tulungrejo")
+    admin.press("Simpan")  # no scope: a village operator needs its village
+    assert admin.errors_of("#scope")
+    admin.type("#scope", "35.79.02.2003")
+    admin.press("Simpan")
+    assert "Aktor dibuat" in admin.text()
+    admin.type("#password", "pendek")
+    admin.press("Simpan kata sandi")
+    assert admin.errors_of("#password")
+    admin.type("#password", "tulungrejo-sejahtera-2026")
+    admin.press("Simpan kata sandi")
+    assert "Kata sandi disimpan" in admin.text()
+    admin.check_page("actor")
+
+    person = browsers("kaur").sign_in("kaur.tulungrejo", "tulungrejo-sejahtera-2026")
+    assert person.path == "/cases"
+    admin.press("Nonaktifkan")
+    assert "Aktor dinonaktifkan" in admin.text()
+    person.open("/cases")
+    assert person.path.startswith("/login")  # its session ended at once
