@@ -220,6 +220,7 @@ def read_upload(request, schema, field=photos.FIELD):
     length = request.content_length
     if length is not None and length > limit + FORM_ROOM:
         _drain(request.environ["wsgi.input"], min(length, DRAIN_LIMIT))
+        request.drained = True  # nothing more is read of it
         raise photos.too_large(limit)
     request.max_content_length = limit + FORM_ROOM
     try:  # a form's field left empty is a field not given

@@ -127,8 +127,11 @@ def operation(method, url, doc):
     if parameters:
         op["parameters"] = parameters
     if doc["body"] is not None:
-        op["requestBody"] = {"required": not doc["body_optional"], "content": {
-            doc["body_type"]: {"schema": doc["body"]}}}
+        content = {"schema": doc["body"]}
+        if doc["body_type"] == "multipart/form-data":
+            content["encoding"] = {photos.FIELD: {"contentType": ", ".join(photos.FORMATS.values())}}
+        op["requestBody"] = {"required": not doc["body_optional"],
+                             "content": {doc["body_type"]: content}}
     for status, schema in doc["answers"].items():
         op["responses"][str(status)] = _answer(status, schema)
         if (doc["operation"], status) in LINKS:

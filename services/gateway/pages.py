@@ -30,7 +30,14 @@ HOME = {policy.VILLAGE: "/cases", policy.AGENCY: "/inbox", policy.COORDINATOR: "
 REPORT_FIELDS = ("category", "title", "description", "severity", "affected_people")
 BOARD_FILTERS = ("status", "category", "village", "agency", "overdue", "escalation_level",
                  "likely_duplicate", "no_lead", "sort", "page")
-REQUIRED = text("Wajib diisi.", "Required.")
+# What a form's refusal can be: it is shown on the form, next to its field.
+FORM_REFUSALS = (ValidationFailed, Conflict, NotFound)
+SENT_BEFORE = text("Formulir ini sudah terkirim sebelumnya dengan isi lain. Bila ini laporan "
+                   "baru, periksa isiannya lalu kirim sekali lagi.",
+                   "This form was sent before with other content. If this is a new report, "
+                   "check it and send it once more.")
+PHOTO_NOT_KEPT = text("Kemajuan tersimpan, tetapi fotonya tidak:", "The progress was saved, "
+                      "but not its photo:")
 
 
 class ReportForm(Schema):
@@ -68,7 +75,10 @@ def safe_next(target):
 
 
 def form_values(request):
-    """What the person typed (to show it again), without the CSRF token."""
+    """What the person typed (to show it again), without the CSRF token; nothing of a body
+    refused for its size (it was not read)."""
+    if getattr(request, "drained", False):
+        return {}
     return {key: value for key, value in request.form.items() if key != "csrf_token"}
 
 
@@ -77,6 +87,12 @@ def board_query(request):
     values = {key: value for key, value in request.args.items()
               if key in BOARD_FILTERS and value != ""}
     return load_query(values, schemas.CaseQuery), values
+
+
+def page_of(request):
+    """The ?page= of a list page, checked as the API checks it."""
+    return load_query({key: value for key, value in request.args.items() if key == "page"},
+                      schemas.Page)
 
 
 def new_key():
@@ -102,22 +118,21 @@ class WebPages:
     @page("POST", "/login", public=True)
     def login_form(self, request, actor):
         values = form_values(request)
-        username, password = values.get("username", "").strip(), values.get("password", "")
-        errors, status = {}, 400
-        if not username:
-            errors["username"] = [REQUIRED]
-        if not password:
-            errors["password"] = [REQUIRED]
-        if not errors:
-            try:
-                _token, secret, account = self.sign_in(request, username, password)
-            except (Unauthorized, TooManyRequests) as refusal:
-                errors["password"], status = [refusal.message], refusal.status
-            else:
-                target = safe_next(values.get("next")) or HOME[account.role]
-                return session_cookie(redirect(target), request, secret)
-        return render(request, "login.html", status=status, values={"username": username},
-                      errors=errors, next=safe_next(values.get("next")) or "")
+        try:
+            given = load_body({key: values[key] for key in ("username", "password")
+                               if values.get(key, "").strip()}, schemas.LoginInput)
+            _token, secret, account = self.sign_in(request, given["username"].strip(),
+                                                   given["password"])
+        except ValidationFailed as exc:
+            errors, status = field_errors(exc), exc.status
+        except (Unauthorized, TooManyRequests) as refusal:
+            errors, status = {"password": [refusal.message]}, refusal.status
+        else:
+            target = safe_next(values.get("next")) or HOME[account.role]
+            return session_cookie(redirect(target), request, secret)
+        return render(request, "login.html", status=status,
+                      values={"username": values.get("username", "")}, errors=errors,
+                      next=safe_next(values.get("next")) or "")
 
     @page("POST", "/logout")
     def logout_form(self, request, actor):
@@ -155,10 +170,13 @@ class WebPages:
                 with storage.kept(photo):
                     accepted = self.villages.submit_report(
                         actor, report, form["idempotency_key"], photos=[photo.metadata()])
-        except ValidationFailed as exc:
+        except FORM_REFUSALS as exc:
             shown = form_values(request)
+            errors = field_errors(exc)
+            if "Idempotency-Key" in errors:  # the form was sent before, with other content
+                errors, shown["idempotency_key"] = {"body": [SENT_BEFORE]}, new_key()
             shown.setdefault("idempotency_key", new_key())
-            return self.report_form(request, shown, field_errors(exc), status=400)
+            return self.report_form(request, shown, errors, status=exc.status)
         return redirect(f"/cases/{accepted['tracking_number']}?done=reported")
 
     # -- cases -----------------------------------------------------------------------------------
@@ -201,24 +219,24 @@ class WebPages:
             else:
                 case = getattr(self.requests, action)(actor, case_id, body, lang=lang)
                 case_id = case["tracking_number"] if action != "merge" else case_id
-        except ValidationFailed as exc:
+        except FORM_REFUSALS as exc:
             return self.case_page(request, actor, case_id, errors={action: field_errors(exc)},
-                                  values={action: values}, status=400)
+                                  values={action: values}, status=exc.status)
         return redirect(f"/cases/{case_id}?done={action}")
 
     @page("POST", "/cases/<case_id>/route", operation="cases.route")
     def route_form(self, request, actor, case_id):
-        values = form_values(request)
-        body = {"note": values.get("note", ""), "supports": request.form.getlist("supports")}
+        values = {**form_values(request), "supports": request.form.getlist("supports")}
+        body = {"note": values.get("note", ""), "supports": values["supports"]}
         if values.get("lead"):
             body["lead"] = values["lead"]
         try:
             context = self.requests.case_context(actor, case_id)
             plan = self.routing.plan_manual_route(actor, context, body)
             self.requests.route(actor, context["id"], plan, lang=request.lang)
-        except ValidationFailed as exc:
+        except FORM_REFUSALS as exc:
             return self.case_page(request, actor, case_id, errors={"route": field_errors(exc)},
-                                  values={"route": values}, status=400)
+                                  values={"route": values}, status=exc.status)
         return redirect(f"/cases/{case_id}?done=route")
 
     @page("POST", "/cases/<case_id>/photos", operation="cases.attach", upload=True)
@@ -229,9 +247,9 @@ class WebPages:
                 raise photos.missing()
             photo = tpool.execute(photos.prepare, data, options["share_location"])
             self.keep_photo(actor, case_id, photo, request.lang)
-        except ValidationFailed as exc:
+        except FORM_REFUSALS as exc:
             return self.case_page(request, actor, case_id, errors={"photo": field_errors(exc)},
-                                  status=400)
+                                  status=exc.status)
         return redirect(f"/cases/{case_id}?done=photo")
 
     @page("POST", "/cases/<case_id>/tasks/<task_id>/"
@@ -241,18 +259,28 @@ class WebPages:
         key = f"task-{task_id}-{action}"
         try:
             data, body = read_upload(request, TaskForm)
-            photo = tpool.execute(photos.prepare, data, False) if data else None
+            # A photo goes with progress only; it is checked before the progress is recorded.
+            photo = tpool.execute(photos.prepare, data, False) \
+                if data and action == "progress" else None
             if action in ("withdraw", "lead"):
                 self.requests.supervise_task(actor, case_id, task_id, action, body,
                                              lang=request.lang)
             else:
                 self.requests.task_action(actor, case_id, task_id, action, body,
                                           lang=request.lang)
-            if photo is not None:
-                self.keep_photo(actor, case_id, photo, request.lang)
-        except ValidationFailed as exc:
+        except FORM_REFUSALS as exc:
             return self.case_page(request, actor, case_id, errors={key: field_errors(exc)},
-                                  values={key: form_values(request)}, status=400)
+                                  values={key: form_values(request)}, status=exc.status)
+        if photo is not None:
+            try:
+                self.keep_photo(actor, case_id, photo, request.lang)
+            except FORM_REFUSALS as exc:
+                reasons = [reason for messages in field_errors(exc).values()
+                           for reason in messages]
+                return self.case_page(request, actor, case_id, status=exc.status, errors={
+                    key: {"photo": [PHOTO_NOT_KEPT, *reasons]}})
+        if action == "decline":  # the agency no longer sees the case
+            return redirect("/inbox?done=decline")
         return redirect(f"/cases/{case_id}?done={action}")
 
     @page("GET", "/cases/<case_id>/photos/<attachment_id>", operation="attachments.read")
@@ -269,11 +297,11 @@ class WebPages:
     @page("GET", "/inbox", roles=(policy.AGENCY,))
     def inbox_page(self, request, actor):
         """The agency's open cases, the next deadline first; overdue ones marked."""
-        query = {"agency": actor["scope"], "sort": "deadline", "page": 1, "per_page": 100}
-        listed = self.requests.list_cases(actor, query, lang=request.lang)
-        open_items = [case for case in listed["items"]
-                      if case["status"] not in ("closed", "cancelled")]
-        return render(request, "inbox.html", cases=open_items)
+        page = page_of(request)
+        listed = self.requests.list_cases(actor, {**page, "agency": actor["scope"],
+                                                  "open": True, "sort": "deadline"},
+                                          lang=request.lang)
+        return render(request, "inbox.html", listed=listed, done=request.args.get("done"))
 
     @page("GET", "/board", roles=policy.OVERSEERS)
     def board_page(self, request, actor):
@@ -319,7 +347,7 @@ class WebPages:
             body = load_body({key: value for key, value in values.items() if value.strip()},
                              schemas.ActorInput)
             created = self.add_actor(request, actor, body)
-        except (ValidationFailed, NotFound) as exc:
+        except FORM_REFUSALS as exc:
             return render(request, "actor_new.html", status=exc.status, values=values,
                           errors=field_errors(exc), roles=policy.ROLES)
         return redirect(f"/actors/{created['id']}?done=created")
@@ -340,15 +368,15 @@ class WebPages:
             else:
                 self.set_disabled(request, actor, actor_id, action == "disable",
                                   load_body(values, schemas.DisableInput))
-        except (ValidationFailed, Conflict) as exc:
+        except FORM_REFUSALS as exc:
             return self.actor_page(request, actor, actor_id, errors={action: field_errors(exc)},
                                    status=exc.status)
         return redirect(f"/actors/{actor_id}?done={action}")
 
     @page("GET", "/escalations", roles=policy.OVERSEERS)
     def escalations_page(self, request, actor):
-        listed = self.requests.escalations(actor, {"page": 1, "per_page": 100},
-                                           lang=request.lang)
+        page = page_of(request)
+        listed = self.requests.escalations(actor, page, lang=request.lang)
         return render(request, "escalations.html", listed=listed)
 
 

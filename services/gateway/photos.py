@@ -84,7 +84,8 @@ def prepare(data, keep_location=False):
                 if opened.width * opened.height > MAX_PIXELS:
                     raise refused(text("Foto terlalu besar ukurannya (piksel).",
                                        "The photo has too many pixels."))
-                kind = opened.format
+                # A phone's JPEG holding more than one picture (MPF) reads as MPO: a JPEG.
+                kind = "JPEG" if opened.format == "MPO" else opened.format
                 location = opened.getexif().get_ifd(ExifTags.IFD.GPSInfo)
                 opened.load()  # decodes every byte: a truncated or forged file fails here
                 upright = ImageOps.exif_transpose(opened)

@@ -12,6 +12,7 @@ else the browser's.
 """
 import hmac
 import logging
+import re
 import secrets
 from datetime import datetime
 from functools import partial
@@ -30,7 +31,7 @@ from services.gateway import http, photos, webtext
 from services.gateway.http import (
     DATABASE_DOWN, FORM_ROOM, EdgeServer, Gatekeeper, Unavailable,
 )
-from shared import config, policy
+from shared import config, policy, signing
 from shared.categories import category_name
 from shared.errors import Forbidden, JembatanError, NotFound
 from shared.i18n import LANGUAGES, localize, pick_language, text
@@ -45,6 +46,7 @@ CSRF_FIELD = "csrf_token"
 YEAR = 365 * 24 * 3600
 STATIC = Path(__file__).parent / "static"
 PAGE_HEADERS = {
+    "Referrer-Policy": "same-origin",  # so that our forms send their Origin (check_form)
     "Content-Security-Policy": "default-src 'self'; img-src 'self' blob:; style-src 'self'; "
                                "script-src 'self'; form-action 'self'; frame-ancestors 'none'; "
                                "base-uri 'none'; object-src 'none'",
@@ -96,7 +98,8 @@ def render(request, template, status=200, **context):
         status_words=webtext.STATUS_WORDS, status_hints=webtext.STATUS_HINTS,
         task_words=webtext.TASK_WORDS, sort_words=webtext.SORT_WORDS,
         done_words=webtext.DONE_WORDS, role_words=webtext.ROLE_WORDS,
-        actor_done_words=webtext.ACTOR_DONE_WORDS, **context)
+        actor_done_words=webtext.ACTOR_DONE_WORDS, upload_max_bytes=config.upload_max_bytes(),
+        upload_mb=f"{config.upload_max_bytes() / 1_000_000:g}", **context)
     return Response(body, status=status, content_type="text/html; charset=utf-8")
 
 
@@ -137,7 +140,9 @@ def error_page(request, exc):
 
 def field_errors(exc):
     """A refusal's details as {field: [messages]}, nested fields by their last name
-    (location.lat is the form's lat)."""
+    (location.lat is the form's lat); a refusal of no field in particular under `body`."""
+    if not exc.details:
+        return {"body": [exc.message]}
     flat = {}
 
     def walk(details):
@@ -183,8 +188,9 @@ class PageEndpoint(HttpRequestHandler):
     def handle_request(self, request):
         request.shallow = False
         request.lang = page_language(request)
-        request.csrf = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(32)
+        request.csrf_cookie = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(32)
         request.principal = None
+        request.csrf = form_token(request.csrf_cookie, None)
         try:
             response = self.respond(request)
         except Exception as exc:  # every failure is a page in the person's language
@@ -192,9 +198,9 @@ class PageEndpoint(HttpRequestHandler):
                 self.gatekeeper.record("access.forbidden", request.principal, request,
                                        target=f"{request.method} {request.path}")
             response = error_page(request, exc)
-        if request.cookies.get(CSRF_COOKIE) != request.csrf:
-            response.set_cookie(CSRF_COOKIE, request.csrf, httponly=True, samesite="Strict",
-                                secure=secure(request), path="/")
+        if request.cookies.get(CSRF_COOKIE) != request.csrf_cookie:
+            response.set_cookie(CSRF_COOKIE, request.csrf_cookie, httponly=True, samesite="Lax",
+                                secure=secure(request), path="/", max_age=YEAR)
         if request.args.get("lang") in LANGUAGES:
             response.set_cookie(LANG_COOKIE, request.lang, max_age=YEAR, samesite="Lax",
                                 secure=secure(request), path="/")
@@ -202,12 +208,26 @@ class PageEndpoint(HttpRequestHandler):
             response.headers.setdefault(name, value)
         return response
 
+    def way_back(self, request):
+        """Where signing in leads back to: this page; for a form, the page it is on."""
+        if request.method == "GET":
+            return request.full_path.rstrip("?")
+        if ("GET", self.url) in PAGES:
+            return request.path
+        case_page = re.match(r"/cases/[^/]+", request.path)
+        return case_page.group(0) if case_page else "/"
+
     def respond(self, request):
         gate = self.gatekeeper
         if config.rate_limit_per_address():
             gate.throttle(f"addr:{request.remote_addr}", gate.per_address)
+        if any("\x00" in str(value) for value in request.path_values.values()):
+            raise NotFound(text("Halaman tidak ditemukan.", "Page not found."))
         principal = gate.principal_of(request.cookies.get(SESSION_COOKIE))
         request.principal, request.token_id = principal, principal and principal.token_id
+        request.csrf = form_token(request.csrf_cookie, principal)
+        if principal is None and not self.public:  # nothing is done: sign in first
+            return redirect("/login?" + urlencode({"next": self.way_back(request)}))
         if request.method == "POST":
             limit = config.upload_max_bytes() + FORM_ROOM
             if (request.content_length or 0) > limit and self.upload:
@@ -221,8 +241,6 @@ class PageEndpoint(HttpRequestHandler):
                 except RequestEntityTooLarge:
                     raise photos.too_large() from None
         if not self.public:
-            if principal is None:
-                return redirect("/login?" + urlencode({"next": request.full_path.rstrip("?")}))
             gate.throttle(f"token:{principal.token_id}", gate.per_token)
             if not self.allowed(principal, request.path_values):
                 raise policy.forbidden()
@@ -234,15 +252,23 @@ class PageEndpoint(HttpRequestHandler):
         return done.wait()
 
 
+def form_token(cookie, principal):
+    """The CSRF token the forms of a page carry: the CSRF cookie's value, signed with the
+    system's key and bound to the session, so a cookie another site planted is of no use."""
+    session = principal.token_id if principal else ""
+    return signing.signature(f"csrf|{cookie}|{session}".encode())
+
+
 def check_form(request):
-    """A POST from our own pages only: same origin, and the CSRF token of the cookie."""
+    """A POST from our own pages only: no other origin (pages send their Origin: see
+    Referrer-Policy), and the CSRF token of this cookie and session."""
     origin = request.headers.get("Origin")
-    if origin and origin != "null" and urlsplit(origin).netloc != request.host:
+    if origin and urlsplit(origin).netloc != request.host:
         raise PageRefused(text("Formulir dari situs lain ditolak.",
                                "A form from another site was refused."))
     sent = request.form.get(CSRF_FIELD, "")
-    cookie = request.cookies.get(CSRF_COOKIE, "")
-    if not cookie or not hmac.compare_digest(sent.encode(), cookie.encode()):
+    if not request.cookies.get(CSRF_COOKIE) or \
+            not hmac.compare_digest(sent.encode(), request.csrf.encode()):
         raise PageRefused(text("Formulir kedaluwarsa; muat ulang halaman dan coba lagi.",
                                "The form has expired; reload the page and try again."))
 
@@ -270,8 +296,7 @@ def static_file(name):
 def not_found_page(request):
     """An unknown address outside the API, as a page."""
     request.lang = page_language(request)
-    request.csrf = request.cookies.get(CSRF_COOKIE) or ""
-    request.principal = None
+    request.csrf, request.principal = "", None
     response = error_page(request, NotFound(text("Halaman tidak ditemukan.", "Page not found.")))
     for name, value in PAGE_HEADERS.items():
         response.headers[name] = value

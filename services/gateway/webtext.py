@@ -97,7 +97,9 @@ ENGLISH = {
     "Seberapa parah?": "How serious?",
     "Berapa warga terdampak? (tidak wajib)": "How many people are affected? (optional)",
     "Foto (tidak wajib)": "Photo (optional)",
-    "JPEG, PNG atau WebP, paling besar 5 MB.": "JPEG, PNG or WebP, at most 5 MB.",
+    "JPEG, PNG atau WebP, paling besar {mb} MB.": "JPEG, PNG or WebP, at most {mb} MB.",
+    "Foto ini lebih dari {mb} MB; pilih yang lebih kecil.":
+        "This photo is larger than {mb} MB; choose a smaller one.",
     "Lokasi (tidak wajib)": "Location (optional)",
     "Pakai lokasi ponsel": "Use the phone's location",
     "Lintang": "Latitude",

@@ -1,10 +1,13 @@
 """What a test does the way a user would: report, wait for a state, read an inbox, add a
-photo."""
+photo, sign in to the web app."""
 import io
+import re
 
+import requests
 from PIL import ExifTags, Image
 
 from tests.broker import eventually
+from tests.e2e.system import DEMO_PASSWORD
 
 PUNTEN, BUMIAJI, BATU = "35.79.02.2001", "35.79.02", "35.79"
 
@@ -94,3 +97,20 @@ def upload_photo(client, case_id, data=None, filename="foto.jpg", content_type="
     """`client` adds a photo (a plain JPEG unless `data` is given) to the case; the response."""
     photo = (filename, photo_bytes() if data is None else data, content_type)
     return client.post_file(f"/cases/{case_id}/attachments", {"photo": photo}, fields or None)
+
+
+# -- the web app, without a browser ----------------------------------------------------------
+
+def csrf_of(html):
+    """The CSRF token the forms of a page carry."""
+    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+
+
+def signed_in(system, username, password=DEMO_PASSWORD):
+    """A session of the web app (its cookies), signed in with the sign-in form."""
+    web = requests.Session()
+    token = csrf_of(web.get(system.root + "/login").text)
+    answer = web.post(system.root + "/login", data={
+        "csrf_token": token, "username": username, "password": password})
+    assert answer.status_code == 200 and "/login" not in answer.url, answer.text[:300]
+    return web

@@ -91,6 +91,8 @@ class System:
                     "JEMBATAN_CLOCK_OFFSET_FILE": str(self.clock_file),
                     "JEMBATAN_SCHEDULER_SECONDS": str(self.scheduler_seconds),
                     "JEMBATAN_DEMO_PASSWORD": DEMO_PASSWORD,
+                    # The demo actors' tokens are sessions; the tests move the clock days on.
+                    "JEMBATAN_SESSION_HOURS": str(24 * 365),
                     # The tests are the demo's own tools: no rate limits, unless one asks.
                     "JEMBATAN_RATE_LIMIT_PER_TOKEN": "0", "JEMBATAN_RATE_LIMIT_PER_ADDRESS": "0",
                     **self.extra_env}

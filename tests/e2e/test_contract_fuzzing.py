@@ -22,6 +22,7 @@ ROLES = (("village", "35.79.02.2001"), ("agency", "pdam-batu"), ("coordinator", 
 # Examples per operation in the fuzzing phase; the coverage phase adds its boundary values.
 MAX_EXAMPLES = 5
 SCHEMATHESIS = Path(sys.executable).parent / "schemathesis"
+CONFIG = Path(__file__).with_name("schemathesis.toml")
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +39,8 @@ def fuzz(system, role, scope, tmp_path):
     folder = tmp_path / role  # its reports, and the cache schemathesis keeps where it runs
     folder.mkdir()
     token = system.actors[(role, scope)]["token"]  # the demo actor's own
-    command = [str(SCHEMATHESIS), "run", f"{system.base}/openapi.json",
+    command = [str(SCHEMATHESIS), "--config-file", str(CONFIG), "run",
+               f"{system.base}/openapi.json",
                "-H", f"Authorization: Bearer {token}", "--checks", ",".join(CHECKS),
                "--max-examples", str(MAX_EXAMPLES), "--workers", "1", "--seed", "20261202",
                # Signing out would revoke the token the rest of the run uses.

@@ -14,7 +14,9 @@ import requests
 from services.gateway import service as gateway_service  # noqa: F401  (declares the pages)
 from services.gateway.web import PAGES
 from shared import policy
-from tests.e2e.helpers import PUNTEN, case_when, clean_water_report, report, upload_photo
+from tests.e2e.helpers import (
+    PUNTEN, case_when, clean_water_report, csrf_of, report, signed_in, upload_photo,
+)
 from tests.e2e.system import DEMO_PASSWORD
 
 USERNAMES = {policy.VILLAGE: "desa.punten", policy.AGENCY: "pdam-batu",
@@ -25,16 +27,6 @@ USERNAMES = {policy.VILLAGE: "desa.punten", policy.AGENCY: "pdam-batu",
 @pytest.fixture(scope="module")
 def system(sqlite_system):
     return sqlite_system
-
-
-def signed_in(system, username):
-    """A browser session (its cookies) of the person, signed in with the web app's form."""
-    web = requests.Session()
-    token = csrf_of(web.get(system.root + "/login").text)
-    answer = web.post(system.root + "/login", data={
-        "csrf_token": token, "username": username, "password": DEMO_PASSWORD})
-    assert answer.status_code == 200 and "/login" not in answer.url, answer.text[:300]
-    return web
 
 
 @pytest.fixture(scope="module")
@@ -62,10 +54,6 @@ def values(system, case):
     assert made.status_code == 201, made.text
     return {"case_id": case["id"], "task_id": case["tasks"][0]["id"],
             "attachment_id": case["photo"], "actor_id": made.json()["id"], "name": "app.css"}
-
-
-def csrf_of(html):
-    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
 
 
 def address(url, values):
@@ -99,19 +87,18 @@ def test_every_page_answers_every_role_as_declared(system, sessions, values, key
                             or not nobody.headers["Location"].startswith("/login")):
         wrong.append(f"nobody: {nobody.status_code}")
     for role, web in sessions.items():
-        token = web.cookies.get("jembatan_csrf")
+        token = csrf_of(web.get(system.root + "/").text)
+        if method == "POST" and not page.public and admitted(page, role):
+            forged = web.post(system.root + path, data={}, allow_redirects=False)
+            if forged.status_code != 403:
+                wrong.append(f"{role}, no CSRF token: {forged.status_code}, not 403")
         answer = web.request(method, system.root + path, allow_redirects=False,
                              data={"csrf_token": token} if method == "POST" else None)
         if not admitted(page, role):
             if answer.status_code != 403:
                 wrong.append(f"{role}: {answer.status_code}, not 403")
-            continue
-        if answer.status_code >= 500 or answer.status_code in (401, 403):
+        elif answer.status_code >= 500 or answer.status_code in (401, 403):
             wrong.append(f"{role}: {answer.status_code}")
-        if method == "POST" and not page.public:
-            forged = web.post(system.root + path, data={}, allow_redirects=False)
-            if forged.status_code != 403:
-                wrong.append(f"{role}, no CSRF token: {forged.status_code}, not 403")
     assert not wrong, f"{method} {url}: " + "; ".join(wrong)
 
 
@@ -142,3 +129,26 @@ def test_a_wrong_password_is_shown_next_to_the_field_and_nobody_is_signed_in(sys
     assert answer.status_code == 401
     assert 'id="password-error"' in answer.text and "salah" in answer.text
     assert "jembatan_session" not in web.cookies
+
+
+def test_a_form_token_serves_only_its_own_session_and_site(system):
+    village, coordinator = signed_in(system, "desa.punten"), signed_in(system, "kec.bumiaji")
+    token = csrf_of(village.get(system.root + "/cases").text)
+    # Another site that planted the village's CSRF cookie in the coordinator's browser, and
+    # knows the village's token, still cannot act as the coordinator.
+    coordinator.cookies.set("jembatan_csrf", village.cookies.get("jembatan_csrf"))
+    assert coordinator.post(system.root + "/logout", data={"csrf_token": token}).status_code \
+        == 403
+    for origin in ("https://evil.example", "null"):
+        refused = village.post(system.root + "/logout", data={"csrf_token": token},
+                               headers={"Origin": origin})
+        assert refused.status_code == 403, origin
+    assert village.post(system.root + "/logout", data={"csrf_token": token},
+                        headers={"Origin": system.root}).url.endswith("/login")
+
+
+def test_a_form_sent_once_signed_out_leads_back_to_its_page_after_signing_in(system, case):
+    answer = requests.post(system.root + f"/cases/{case['id']}/comment",
+                           data={"body": "Halo"}, allow_redirects=False)
+    assert answer.status_code == 303
+    assert answer.headers["Location"] == f"/login?next=%2Fcases%2F{case['id']}"

@@ -2,7 +2,9 @@
 with a bad upload or a switch of language."""
 import pytest
 
-from tests.e2e.helpers import case_when, clean_water_report, photo_bytes, report
+from tests.e2e.helpers import (
+    case_when, clean_water_report, csrf_of, photo_bytes, report, signed_in,
+)
 from tests.e2e.system import System
 
 UPLOAD_LIMIT = 200_000
@@ -84,30 +86,47 @@ def test_the_board_filters_by_what_the_api_filters(system, browsers):
     assert coordinator.find("h1").text == "Ada masalah"
 
 
+def report_with_photo(village, path):
+    """The report form filled in, with the file at `path` as its photo (not sent yet)."""
+    village.open("/reports/new")
+    village.choose("category", "air-bersih")
+    village.type("#title", "Pipa pecah")
+    village.type("#description", "Pipa di depan balai desa pecah.")
+    village.choose("severity", "medium")
+    village.attach("#photo", path)
+
+
 @pytest.mark.parametrize("name,data", [
     ("catatan.jpg", b"Ini bukan foto, hanya teks.\n" * 20),
     ("foto.jpg", b"\x7fELF\x02\x01\x01" + bytes(4000)),          # a program, renamed
     ("foto.jpg", b"MZ\x90\x00" + bytes(4000)),                    # a Windows program
-    ("besar.jpg", photo_bytes(image=None) + bytes(UPLOAD_LIMIT)),  # over the limit
 ])
 def test_a_bad_upload_is_refused_next_to_the_field_and_nothing_is_kept(
         system, browsers, tmp_path, name, data):
     before = stored_photos(system)
     reports = system.count("villages", "reports")
     village = browsers("desa").sign_in("desa.punten")
-    village.open("/reports/new")
-    village.choose("category", "air-bersih")
-    village.type("#title", "Pipa pecah")
-    village.type("#description", "Pipa di depan balai desa pecah.")
-    village.choose("severity", "medium")
     (tmp_path / name).write_bytes(data)
-    village.attach("#photo", tmp_path / name)
+    report_with_photo(village, tmp_path / name)
     village.press("Kirim laporan")
     assert village.path == "/reports/new"
-    errors = village.errors_of("#photo")
-    assert errors and ("Bukan foto" in errors[0] or "lebih dari 0.2 MB" in errors[0]), errors
+    assert village.errors_of("#photo") == [
+        "Bukan foto yang dapat dibaca; kirim JPEG, PNG atau WebP."]
+    assert village.find("#photo").get_attribute("aria-invalid") == "true"
     assert village.find("#title").get_attribute("value") == "Pipa pecah"  # what was typed stays
     assert stored_photos(system) == before
+    assert system.count("villages", "reports") == reports
+
+
+def test_a_photo_over_the_limit_is_refused_by_the_page_before_it_is_sent(
+        system, browsers, tmp_path):
+    reports = system.count("villages", "reports")
+    village = browsers("desa").sign_in("desa.punten")
+    (tmp_path / "besar.jpg").write_bytes(photo_bytes() + bytes(UPLOAD_LIMIT))
+    report_with_photo(village, tmp_path / "besar.jpg")
+    assert village.errors_of("#photo") == ["Foto ini lebih dari 0.2 MB; pilih yang lebih kecil."]
+    village.find("button.primary[type='submit']").click()  # not sent: still the same page
+    assert village.find("#title").get_attribute("value") == "Pipa pecah"
     assert system.count("villages", "reports") == reports
 
 
@@ -148,3 +167,19 @@ def test_the_admin_adds_a_person_who_signs_in_until_disabled(system, browsers):
     assert "Aktor dinonaktifkan" in admin.text()
     person.open("/cases")
     assert person.path.startswith("/login")  # its session ended at once
+
+
+@pytest.mark.parametrize("extra", [1_000, 300_000])  # just over; far over (not even read)
+def test_a_photo_over_the_limit_sent_without_the_pages_script_is_refused_too(system, extra):
+    web = signed_in(system, "desa.punten")
+    form = web.get(system.root + "/reports/new").text
+    before, reports = stored_photos(system), system.count("villages", "reports")
+    answer = web.post(system.root + "/reports/new", data={
+        "csrf_token": csrf_of(form), "idempotency_key": "besar-1", "category": "air-bersih",
+        "title": "Pipa pecah", "description": "Di depan balai desa.", "severity": "medium",
+    }, files={"photo": ("besar.jpg", photo_bytes() + bytes(UPLOAD_LIMIT + extra),
+                        "image/jpeg")})
+    assert answer.status_code == 413
+    assert 'id="photo-error"' in answer.text and "lebih dari 0.2 MB" in answer.text
+    assert stored_photos(system) == before
+    assert system.count("villages", "reports") == reports

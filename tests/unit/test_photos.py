@@ -151,3 +151,13 @@ def test_a_key_that_is_not_a_photos_is_refused(tmp_path, key):
         with pytest.raises(ValueError):
             attempt()
     assert not list(tmp_path.rglob("*"))
+
+
+def test_a_phone_jpeg_holding_two_pictures_is_a_jpeg():
+    """Many phones write MPF JPEGs (a second, smaller picture inside); Pillow reads "MPO"."""
+    out = io.BytesIO()
+    first, second = Image.new("RGB", (640, 480), "#3c8d40"), Image.new("RGB", (160, 120))
+    first.save(out, "MPO", save_all=True, append_images=[second])
+    kept = photos.prepare(out.getvalue())
+    assert kept.content_type == "image/jpeg" and (kept.width, kept.height) == (640, 480)
+    assert opened(kept.body).format == "JPEG"
