@@ -37,10 +37,12 @@ class PostgresDatabases:
         self.created = []
         self.admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
 
-    def create(self, name):
+    def create(self, name, template=None):
+        """A new database (a copy of the database `template`, when given); its URL."""
         database = f"{self.prefix}_{name}"
+        copy = f' TEMPLATE "{template}"' if template else ""
         with self.admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{database}"'))
+            connection.execute(text(f'CREATE DATABASE "{database}"{copy}'))
         self.created.append(database)
         return POSTGRES_ADMIN_URL.rsplit("/", 1)[0].replace("+psycopg2", "") + f"/{database}"
 

@@ -1,11 +1,14 @@
 """A whole Jembatan on this machine for a test: a fresh RabbitMQ vhost, a fresh data
 directory, every service as a real `jembatan run` process, the demo city seeded."""
+import atexit
 import json
 import os
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -21,6 +24,9 @@ from tests.databases import PostgresDatabases
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ("villages", "requests", "routing", "notifications", "gateway")
 DEMO_PASSWORD = "demo-jembatan-uji-2026"  # every demo actor's, in the tests
+# The demo as the first system of the session seeded it, per database (System.seed): what the
+# seed printed, and the folder (SQLite) or the template databases (PostgreSQL) it filled.
+SEEDED = {}
 
 
 class Client:
@@ -99,14 +105,7 @@ class System:
         for name in list(self.env):
             if name.startswith("JEMBATAN_DATABASE_URL_"):
                 del self.env[name]
-        if self.postgres is not None:
-            for service in SERVICES:
-                self.urls[service] = self.postgres.create(service)
-                self.env[f"JEMBATAN_DATABASE_URL_{service.upper()}"] = self.urls[service]
-        seeded = subprocess.run([sys.executable, "-m", "jembatan", "demo", "seed", "--json"],
-                                env=self.env, cwd=ROOT, capture_output=True, text=True,
-                                check=True, timeout=120)
-        for actor in json.loads(seeded.stdout)["actors"]:
+        for actor in self.seed()["actors"]:
             self.actors[(actor["role"], actor["scope"])] = actor
         # Each service connects as its own broker user, allowed only what it uses, once an
         # administrator has declared every queue (as `jembatan broker users` does).
@@ -119,6 +118,44 @@ class System:
             self.run(service)
         self.wait_healthy()
         return self
+
+    def seed(self):
+        """The demo loaded into this system's databases; what `jembatan demo seed` printed.
+
+        The first system of the test session on each database seeds a copy that the later
+        ones take (loading the registry of 83,763 villages takes seconds; a copy, a fraction
+        of one): a folder on SQLite, template databases on PostgreSQL."""
+        if self.database not in SEEDED:
+            SEEDED[self.database] = self._seed_once()
+        seeded = SEEDED[self.database]
+        if self.postgres is None:
+            shutil.copytree(seeded["folder"], self.data_dir, dirs_exist_ok=True)
+        else:
+            for service in SERVICES:
+                self.urls[service] = self.postgres.create(service, seeded["templates"][service])
+                self.env[f"JEMBATAN_DATABASE_URL_{service.upper()}"] = self.urls[service]
+        return seeded["printed"]
+
+    def _seed_once(self):
+        env = {name: value for name, value in self.env.items()
+               if not name.startswith("JEMBATAN_DATABASE_URL_")}
+        if self.postgres is None:
+            folder = Path(tempfile.mkdtemp(prefix="jembatan-seeded-"))
+            atexit.register(shutil.rmtree, folder, ignore_errors=True)
+            env["JEMBATAN_DATA_DIR"] = str(folder)
+        else:
+            templates = PostgresDatabases()
+            atexit.register(templates.drop_all)
+            for service in SERVICES:
+                env[f"JEMBATAN_DATABASE_URL_{service.upper()}"] = templates.create(service)
+        seeded = subprocess.run([sys.executable, "-m", "jembatan", "demo", "seed", "--json"],
+                                env=env, cwd=ROOT, capture_output=True, text=True,
+                                check=True, timeout=120)
+        printed = json.loads(seeded.stdout)
+        if self.postgres is None:
+            return {"printed": printed, "folder": folder}
+        return {"printed": printed, "templates": {
+            service: f"{templates.prefix}_{service}" for service in SERVICES}}
 
     def amqp_uri_of(self, service):
         """The AMQP URI of a service's own broker user."""

@@ -5,6 +5,13 @@ from marshmallow import ValidationError
 from services.gateway import schemas
 from tests.e2e.helpers import PUNTEN, case_when, clean_water_report, inbox_types, report, task_of
 
+
+@pytest.fixture(scope="module")
+def system(sqlite_system):
+    """SQLite only: the shape of an answer does not depend on the database."""
+    return sqlite_system
+
+
 CONTRACT = [  # docs/api.md, "Endpoints"
     ("get", "/health"), ("get", "/categories"), ("get", "/villages"), ("post", "/reports"),
     ("get", "/cases"), ("get", "/cases/{case_id}"), ("get", "/cases/{case_id}/timeline"),

@@ -18,6 +18,13 @@ def snapshot(system):
 
 
 @pytest.fixture(scope="module")
+def system(sqlite_system):
+    """SQLite only: a refusal is decided above the database, and a unit of work that is
+    refused leaves nothing on either (the service tests run the stores on both)."""
+    return sqlite_system
+
+
+@pytest.fixture(scope="module")
 def routed(system):
     """A routed clean-water case of Punten, settled (every notification delivered)."""
     accepted = report(system.village(PUNTEN), clean_water_report())
