@@ -183,3 +183,18 @@ def test_a_photo_over_the_limit_sent_without_the_pages_script_is_refused_too(sys
     assert 'id="photo-error"' in answer.text and "lebih dari 0.2 MB" in answer.text
     assert stored_photos(system) == before
     assert system.count("villages", "reports") == reports
+
+
+def test_a_report_without_a_photo_is_sent_as_a_browser_sends_it(system):
+    web = signed_in(system, "kel.sisir")
+    form = web.get(system.root + "/reports/new").text
+    fields = {"csrf_token": csrf_of(form), "idempotency_key": "sisir-lampu-1",
+              "category": "penerangan-jalan", "title": "Lampu jalan mati di Jl. Sisir",
+              "description": "Lima tiang lampu mati sejak minggu lalu.", "severity": "low",
+              "affected_people": "", "lat": "-7.87", "lon": "112.52"}
+    # A form with a file field is multipart, its file part empty when no photo was chosen.
+    sent = web.post(system.root + "/reports/new", data=fields,
+                    files={"photo": ("", b"", "application/octet-stream")})
+    assert sent.status_code == 200 and "/cases/JBT-" in sent.url, sent.text[:500]
+    assert "Laporan terkirim" in sent.text and "Lampu jalan mati di Jl. Sisir" in sent.text
+    assert "-7.87, 112.52" in sent.text
