@@ -118,23 +118,31 @@ def field_lists(details):
 DATABASE_DOWN = ("OperationalError", "InterfaceError", "DisconnectionError", "TimeoutError")
 
 
-def error_response(exc, lang):
+class InternalError(JembatanError):
+    code, status = "internal_error", 500
+
+
+def refusal_of(exc):
+    """What the caller is told of a failure (the API's error, or the web app's error page):
+    the refusal itself; a database that does not answer as 503; anything else as 500, logged,
+    never its stack trace."""
     if isinstance(exc, RequestEntityTooLarge):
-        exc = too_large()
+        return too_large()
     failed = exc.exc_type if isinstance(exc, RemoteError) else type(exc).__name__
     if failed in DATABASE_DOWN:  # a service's database, or the gateway's own
         log.warning("a service's database is unavailable: %s", exc)
-        exc = Unavailable(text("Basis data sebuah layanan sedang tidak tersedia; coba lagi "
-                               "sebentar lagi.",
-                               "A service's database is unavailable; try again shortly."))
+        return Unavailable(text("Basis data sebuah layanan sedang tidak tersedia; coba lagi "
+                                "sebentar lagi.",
+                                "A service's database is unavailable; try again shortly."))
     if not isinstance(exc, JembatanError):
         log.error("unexpected error answering a request", exc_info=exc)
-        return json_response(500, {"error": {
-            "code": "internal_error",
-            "message": localize(text("Terjadi kesalahan di server; sudah dicatat.",
-                                     "Something went wrong on the server; it has been logged."),
-                                lang),
-            "details": {}}})
+        return InternalError(text("Terjadi kesalahan di server; sudah dicatat.",
+                                  "Something went wrong on the server; it has been logged."))
+    return exc
+
+
+def error_response(exc, lang):
+    exc = refusal_of(exc)
     return json_response(exc.status, {"error": {
         "code": exc.code, "message": localize(exc.message, lang),
         "details": field_lists(localize(exc.details, lang))}}, getattr(exc, "headers", None))
@@ -202,6 +210,11 @@ def load_query(values, schema):
                                exc.messages) from None
 
 
+def filled(fields):
+    """The fields of a form that were given: one left empty is a field not given."""
+    return {key: value for key, value in fields.items() if value.strip()}
+
+
 # Room for a form's other fields and its multipart framing, besides the file.
 FORM_ROOM = 64 * 1024
 # A body too large is still read this far, so that the client hears why it was refused.
@@ -223,9 +236,8 @@ def read_upload(request, schema, field=photos.FIELD):
         request.drained = True  # nothing more is read of it
         raise photos.too_large(limit)
     request.max_content_length = limit + FORM_ROOM
-    try:  # a form's field left empty is a field not given
-        upload = request.files.get(field)
-        values = {key: value for key, value in request.form.items() if value.strip()}
+    try:
+        upload, values = request.files.get(field), filled(request.form)
     except RequestEntityTooLarge:
         raise photos.too_large(limit) from None
     data = upload.read(limit + 1) if upload is not None else b""

@@ -129,7 +129,7 @@ def operation(method, url, doc):
     if doc["body"] is not None:
         content = {"schema": doc["body"]}
         if doc["body_type"] == "multipart/form-data":
-            content["encoding"] = {photos.FIELD: {"contentType": ", ".join(photos.FORMATS.values())}}
+            content["encoding"] = {photos.FIELD: {"contentType": photos.ACCEPTED}}
         op["requestBody"] = {"required": not doc["body_optional"],
                              "content": {doc["body_type"]: content}}
     for status, schema in doc["answers"].items():

@@ -8,13 +8,12 @@ the page that shows the result.
 import secrets
 from urllib.parse import urlsplit
 
-from eventlet import tpool
 from marshmallow import EXCLUDE, Schema, fields, validate
 from werkzeug.wrappers import Response
 
 from services.gateway import photos, schemas, storage
 from services.gateway.http import (
-    TooManyRequests, Unauthorized, load_body, load_query, read_upload,
+    TooManyRequests, Unauthorized, filled, load_body, load_query, read_upload,
 )
 from services.gateway.web import (
     SESSION_COOKIE, field_errors, page, redirect, render, session_cookie, static_file,
@@ -28,8 +27,6 @@ from shared.i18n import text
 HOME = {policy.VILLAGE: "/cases", policy.AGENCY: "/inbox", policy.COORDINATOR: "/board",
         policy.REGENCY: "/escalations", policy.ADMIN: "/board"}
 REPORT_FIELDS = ("category", "title", "description", "severity", "affected_people")
-BOARD_FILTERS = ("status", "category", "village", "agency", "overdue", "escalation_level",
-                 "likely_duplicate", "no_lead", "sort", "page")
 # What a form's refusal can be: it is shown on the form, next to its field.
 FORM_REFUSALS = (ValidationFailed, Conflict, NotFound)
 SENT_BEFORE = text("Formulir ini sudah terkirim sebelumnya dengan isi lain. Bila ini laporan "
@@ -82,17 +79,12 @@ def form_values(request):
     return {key: value for key, value in request.form.items() if key != "csrf_token"}
 
 
-def board_query(request):
-    """The board's filters from the address (empty ones left out), checked as GET /cases."""
-    values = {key: value for key, value in request.args.items()
-              if key in BOARD_FILTERS and value != ""}
-    return load_query(values, schemas.CaseQuery), values
-
-
-def page_of(request):
-    """The ?page= of a list page, checked as the API checks it."""
-    return load_query({key: value for key, value in request.args.items() if key == "page"},
-                      schemas.Page)
+def query_of(request, schema):
+    """A list page's query string, checked as the API checks it (`schema`): (what it loads
+    to, and the values given, to show them again). Parameters left empty are not given."""
+    values = {key: value for key, value in filled(request.args).items()
+              if key in schema().fields}
+    return load_query(values, schema), values
 
 
 def new_key():
@@ -119,8 +111,8 @@ class WebPages:
     def login_form(self, request, actor):
         values = form_values(request)
         try:
-            given = load_body({key: values[key] for key in ("username", "password")
-                               if values.get(key, "").strip()}, schemas.LoginInput)
+            given = load_body({key: value for key, value in filled(values).items()
+                               if key in ("username", "password")}, schemas.LoginInput)
             _token, secret, account = self.sign_in(request, given["username"].strip(),
                                                    given["password"])
         except ValidationFailed as exc:
@@ -163,7 +155,7 @@ class WebPages:
                       if request.form.get(key, "").strip()}
             if "lat" in form or "lon" in form:
                 report["location"] = {key: form[key] for key in ("lat", "lon") if key in form}
-            photo = tpool.execute(photos.prepare, data, form["share_location"]) if data else None
+            photo = photos.prepare_aside(data, form["share_location"]) if data else None
             if photo is None:
                 accepted = self.villages.submit_report(actor, report, form["idempotency_key"])
             else:
@@ -183,7 +175,7 @@ class WebPages:
 
     @page("GET", "/cases")
     def cases_page(self, request, actor):
-        query, values = board_query(request)
+        query, values = query_of(request, schemas.CaseQuery)
         listed = self.requests.list_cases(actor, query, lang=request.lang)
         return render(request, "cases.html", listed=listed, values=values)
 
@@ -211,8 +203,7 @@ class WebPages:
           operation="cases.{action}")
     def case_form(self, request, actor, case_id, action):
         values = form_values(request)
-        body = {key: value for key, value in values.items() if value.strip()}
-        lang = request.lang
+        body, lang = filled(values), request.lang
         try:
             if action == "comment":
                 self.requests.add_comment(actor, case_id, body, lang=lang)
@@ -242,11 +233,7 @@ class WebPages:
     @page("POST", "/cases/<case_id>/photos", operation="cases.attach", upload=True)
     def photo_form(self, request, actor, case_id):
         try:
-            data, options = read_upload(request, schemas.AttachmentInput)
-            if not data:
-                raise photos.missing()
-            photo = tpool.execute(photos.prepare, data, options["share_location"])
-            self.keep_photo(actor, case_id, photo, request.lang)
+            self.attach_upload(request, actor, case_id, request.lang)
         except FORM_REFUSALS as exc:
             return self.case_page(request, actor, case_id, errors={"photo": field_errors(exc)},
                                   status=exc.status)
@@ -260,8 +247,7 @@ class WebPages:
         try:
             data, body = read_upload(request, TaskForm)
             # A photo goes with progress only; it is checked before the progress is recorded.
-            photo = tpool.execute(photos.prepare, data, False) \
-                if data and action == "progress" else None
+            photo = photos.prepare_aside(data) if data and action == "progress" else None
             if action in ("withdraw", "lead"):
                 self.requests.supervise_task(actor, case_id, task_id, action, body,
                                              lang=request.lang)
@@ -297,7 +283,7 @@ class WebPages:
     @page("GET", "/inbox", roles=(policy.AGENCY,))
     def inbox_page(self, request, actor):
         """The agency's open cases, the next deadline first; overdue ones marked."""
-        page = page_of(request)
+        page, _given = query_of(request, schemas.Page)
         listed = self.requests.list_cases(actor, {**page, "agency": actor["scope"],
                                                   "open": True, "sort": "deadline"},
                                           lang=request.lang)
@@ -305,7 +291,7 @@ class WebPages:
 
     @page("GET", "/board", roles=policy.OVERSEERS)
     def board_page(self, request, actor):
-        query, values = board_query(request)
+        query, values = query_of(request, schemas.CaseQuery)
         listed = self.requests.list_cases(actor, query, lang=request.lang)
         summary = self.requests.summary(actor, lang=request.lang)
         return render(request, "board.html", listed=listed, summary=summary, values=values,
@@ -323,7 +309,7 @@ class WebPages:
 
     @page("GET", "/records", operation="agencies.records")
     def records_page(self, request, actor):
-        days = load_query(request.args.to_dict(), schemas.RecordQuery)["days"]
+        days = query_of(request, schemas.RecordQuery)[0]["days"]
         return render(request, "records.html",
                       records=self.requests.agency_records(actor, days))
 
@@ -331,10 +317,9 @@ class WebPages:
 
     @page("GET", "/actors", operation="actors.list")
     def actors_page(self, request, actor):
-        query = {key: value for key, value in request.args.items()
-                 if key in ("role", "q", "page") and value.strip()}
-        listed = self.actors_of(actor, load_query(query, schemas.ActorQuery))
-        return render(request, "actors.html", listed=listed, values=query, roles=policy.ROLES)
+        query, values = query_of(request, schemas.ActorQuery)
+        listed = self.actors_of(actor, query)
+        return render(request, "actors.html", listed=listed, values=values, roles=policy.ROLES)
 
     @page("GET", "/actors/new", operation="actors.create")
     def new_actor_page(self, request, actor):
@@ -344,8 +329,7 @@ class WebPages:
     def actor_form_sent(self, request, actor):
         values = form_values(request)
         try:
-            body = load_body({key: value for key, value in values.items() if value.strip()},
-                             schemas.ActorInput)
+            body = load_body(filled(values), schemas.ActorInput)
             created = self.add_actor(request, actor, body)
         except FORM_REFUSALS as exc:
             return render(request, "actor_new.html", status=exc.status, values=values,
@@ -360,7 +344,7 @@ class WebPages:
     @page("POST", "/actors/<actor_id>/<any(disable,enable,password):action>",
           operation="actors.{action}")
     def actor_action(self, request, actor, actor_id, action):
-        values = {key: value for key, value in form_values(request).items() if value.strip()}
+        values = filled(form_values(request))
         try:
             if action == "password":
                 self.set_actor_password(request, actor, actor_id,
@@ -375,7 +359,7 @@ class WebPages:
 
     @page("GET", "/escalations", roles=policy.OVERSEERS)
     def escalations_page(self, request, actor):
-        page = page_of(request)
+        page, _given = query_of(request, schemas.Page)
         listed = self.requests.escalations(actor, page, lang=request.lang)
         return render(request, "escalations.html", listed=listed)
 

@@ -12,6 +12,7 @@ import uuid
 import warnings
 from dataclasses import dataclass
 
+from eventlet import tpool
 from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 
 from shared import config
@@ -69,6 +70,12 @@ def missing():
 def not_a_photo():
     return refused(text("Bukan foto yang dapat dibaca; kirim JPEG, PNG atau WebP.",
                         "Not a readable photo; send JPEG, PNG or WebP."))
+
+
+def prepare_aside(data, keep_location=False):
+    """prepare() in a thread of its own: decoding a large photo would otherwise hold every
+    other request of the gateway (eventlet runs them all on one thread)."""
+    return tpool.execute(prepare, data, keep_location)
 
 
 def prepare(data, keep_location=False):

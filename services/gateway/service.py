@@ -6,7 +6,6 @@ Each endpoint names its operation in the access policy (shared/policy.py): the e
 checked the caller's role before the method runs, and the services check the jurisdiction.
 """
 import eventlet
-from eventlet import tpool
 from werkzeug.wrappers import Response
 
 from services.gateway import openapi, photos, schemas, storage
@@ -129,9 +128,14 @@ class GatewayService(AccountEndpoints, WebPages):
          body=schemas.AttachmentInput, body_type="multipart/form-data",
          answers={201: schemas.AttachmentOut})
     def attach(self, request, actor, case_id):
+        return 201, self.attach_upload(request, actor, case_id, language(request))
+
+    def attach_upload(self, request, actor, case_id, lang):
+        """The photo of a multipart upload (schemas.AttachmentInput), checked, stored and
+        recorded on the case (the API's, and the case page's form)."""
         data, options = read_upload(request, schemas.AttachmentInput)
-        photo = tpool.execute(photos.prepare, data, options["share_location"])
-        return 201, self.keep_photo(actor, case_id, photo, language(request))
+        return self.keep_photo(actor, case_id,
+                               photos.prepare_aside(data, options["share_location"]), lang)
 
     def keep_photo(self, actor, case_id, photo, lang):
         """Store the photo's bytes, then have the case record it; refused, nothing stays

@@ -6,8 +6,8 @@ services then check the jurisdiction and the domain rules exactly as for the API
 
 The person is known by the session cookie, holding a session token of the same kind as
 `POST /api/v1/auth/login` gives (HttpOnly, SameSite=Lax; Secure behind HTTPS). Every POST
-carries a CSRF token equal to the CSRF cookie (double submit), and a cross-site Origin is
-refused. The language is the `lang` of the query (remembered in a cookie), else the cookie,
+carries the CSRF token of its page (form_token: the CSRF cookie signed and bound to the
+session), and a cross-site Origin is refused. The language is the `lang` of the query (remembered in a cookie), else the cookie,
 else the browser's.
 """
 import hmac
@@ -28,9 +28,7 @@ from werkzeug.utils import redirect as werkzeug_redirect
 from werkzeug.wrappers import Response
 
 from services.gateway import http, photos, webtext
-from services.gateway.http import (
-    DATABASE_DOWN, FORM_ROOM, EdgeServer, Gatekeeper, Unavailable,
-)
+from services.gateway.http import FORM_ROOM, EdgeServer, Gatekeeper, refusal_of
 from shared import config, policy, signing
 from shared.categories import category_name
 from shared.errors import Forbidden, JembatanError, NotFound
@@ -125,17 +123,8 @@ def lang_switch(request):
 
 def error_page(request, exc):
     """A refusal or a failure as a page (the API's messages, in the page's language)."""
-    failed = getattr(exc, "exc_type", type(exc).__name__)
-    if failed in DATABASE_DOWN:
-        exc = Unavailable(text("Basis data sebuah layanan sedang tidak tersedia; coba lagi "
-                               "sebentar lagi.",
-                               "A service's database is unavailable; try again shortly."))
-    if not isinstance(exc, JembatanError):
-        log.error("unexpected error rendering a page", exc_info=exc)
-        exc = JembatanError(text("Terjadi kesalahan di server; sudah dicatat.",
-                                 "Something went wrong on the server; it has been logged."))
-        exc.status = 500
-    return render(request, "error.html", status=exc.status, error=exc)
+    refusal = refusal_of(exc)
+    return render(request, "error.html", status=refusal.status, error=refusal)
 
 
 def field_errors(exc):
