@@ -9,7 +9,9 @@ from datetime import timedelta
 from sqlalchemy import or_, select
 
 from services.gateway import accounts
+from services.gateway.http import load_body
 from services.gateway.models import Actor, Token
+from services.gateway.schemas import ChannelsInput
 from services.gateway.models import Base as GatewayBase
 from services.routing.models import Agency
 from services.routing.models import Base as RoutingBase
@@ -76,12 +78,21 @@ def regency_of(role, scope):
         return agency.regency_code
 
 
-def add_actor(role, scope, name, username=None, password=None):
+def checked_channels(channels):
+    """The channels as the API takes them (services/gateway/schemas.ChannelsInput)."""
+    try:
+        return load_body(channels, ChannelsInput)
+    except JembatanError as exc:
+        raise ActorError(explain(exc)) from None
+
+
+def add_actor(role, scope, name, username=None, password=None, channels=None):
     """A new actor; without a username, with an API token (shown once)."""
     try:
         accounts.check_scope(role, scope)
     except JembatanError as exc:
         raise ActorError(explain(exc)) from None
+    channels = checked_channels(channels or {})
     regency = regency_of(role, scope)
     now = utcnow()
     if (username is None) != (password is None):
@@ -92,6 +103,8 @@ def add_actor(role, scope, name, username=None, password=None):
                                       username=username)
         if password is not None:
             accounts.set_password(session, actor, password, now, by=operator())
+        if channels:
+            accounts.set_channels(session, actor, channels, now, by=operator())
         view = accounts.actor_view(actor)
         if username is None:
             _token, view["token"] = accounts.issue_token(session, actor, now, by=operator())
@@ -129,6 +142,15 @@ def set_password(who, password):
         actor = find(session, who)
         accounts.set_password(session, actor, password, utcnow(), by=operator())
         return accounts.actor_view(actor)
+
+
+def set_channels(who, channels):
+    """Change how an actor is reached (the fields given); what it is now."""
+    channels = checked_channels(channels)
+    with gateway() as session:
+        actor = find(session, who)
+        accounts.set_channels(session, actor, channels, utcnow(), by=operator())
+        return accounts.channels_view(actor)
 
 
 def issue_token(who, label=None, expires_in_days=None):

@@ -5,7 +5,7 @@ queue) is declared by an administrator first (`jembatan broker users` does both)
 service may touch only its own queues — consume from them, bind them — and publish only:
 
 * on `jembatan.events`, the events it produces (`shared.messaging.PUBLICATIONS`): the
-  notifications service and the gateway publish none;
+  the notifications service publishes none, the gateway only `actor_changed`;
 * on `nameko-rpc`, the gateway only calls the services' methods, and the services only reply
   (to a reply queue, whose routing key is a UUID);
 * on `jembatan.retry`, a failed message into its own retry queues; on `jembatan.dead-letter`,

@@ -122,27 +122,68 @@ def _echo_actor(actor, as_json):
                f"{actor['username'] or '-':<20} {actor['name']}{state}")
 
 
+def _channel_options(command):
+    """--email, --phone, --whatsapp/--no-whatsapp, --language: how an actor is reached."""
+    for option in reversed((
+            click.option("--email", default=None, help="Email address ('' clears it)."),
+            click.option("--phone", default=None,
+                         help="Indonesian mobile number for SMS, e.g. 0812… or +62812… "
+                              "('' clears it)."),
+            click.option("--whatsapp/--no-whatsapp", default=None,
+                         help="WhatsApp messages to the phone number."),
+            click.option("--language", type=click.Choice(("id", "en")), default=None,
+                         help="Language of the messages sent to the actor."))):
+        command = option(command)
+    return command
+
+
+def _channels(email, phone, whatsapp, language):
+    given = {"email": email, "phone": phone, "whatsapp": whatsapp, "language": language}
+    return {name: (value if value != "" else None) for name, value in given.items()
+            if value is not None}
+
+
 @actors.command("add")
 @click.option("--role", required=True, type=ROLE_CHOICE)
 @click.option("--scope", default=None, help="Village, agency, district or regency code.")
 @click.option("--name", required=True)
 @click.option("--username", default=None, help="For a person who signs in (needs a password).")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@_channel_options
 @click.option("--json", "as_json", is_flag=True)
 @_data_dir_option
-def actors_add(role, scope, name, username, password_stdin, as_json):
+def actors_add(role, scope, name, username, password_stdin, email, phone, whatsapp, language,
+               as_json):
     """Create an actor: a person (--username, password on standard input) signs in; a system
     gets an API token, printed once (only a hash is stored)."""
     from jembatan.actors import add_actor
 
     password = _read_password(password_stdin)
-    actor = _actors_call(lambda: add_actor(role, scope, name, username, password))
+    channels = _channels(email, phone, whatsapp, language)
+    actor = _actors_call(lambda: add_actor(role, scope, name, username, password, channels))
     if as_json:
         click.echo(json.dumps(actor, ensure_ascii=False))
         return
     _echo_actor(actor, False)
     if actor.get("token"):
         click.echo(f"token (shown once): {actor['token']}")
+
+
+@actors.command("channels")
+@click.argument("actor")
+@_channel_options
+@click.option("--json", "as_json", is_flag=True)
+@_data_dir_option
+def actors_channels(actor, email, phone, whatsapp, language, as_json):
+    """Set how ACTOR (an id or username) is reached outside the app; without options, show it."""
+    from jembatan.actors import set_channels
+
+    shown = _actors_call(lambda: set_channels(actor, _channels(email, phone, whatsapp, language)))
+    if as_json:
+        click.echo(json.dumps(shown, ensure_ascii=False))
+        return
+    for name, value in shown.items():
+        click.echo(f"{name:<9} {'-' if value is None else value}")
 
 
 @actors.command("list")

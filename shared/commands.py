@@ -8,8 +8,9 @@ import re
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
 from shared.categories import CODES as CATEGORY_CODES
+from shared.channels import PERSONAL_CHANNELS
 from shared.errors import ValidationFailed
-from shared.events import SEVERITIES
+from shared.events import NOTIFIED_EVENTS, SEVERITIES
 from shared.i18n import text
 
 # The official codes of a regency, a district and a village (the wilayah data), and an agency's id.
@@ -67,6 +68,15 @@ class Number(fields.Float):
         if isinstance(value, (str, bool)):
             raise self.make_error("invalid")
         return super()._deserialize(value, attr, data, **kwargs)
+
+
+class JsonBoolean(fields.Boolean):
+    """A JSON true or false, never 1, 0 or a string that looks like one."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise self.make_error("invalid")
+        return value
 
 
 class Location(Schema):
@@ -146,6 +156,46 @@ class PreviewInput(Schema):
     severity = fields.String(required=True, validate=validate.OneOf(SEVERITIES))
     affected_people = fields.Integer(strict=True, load_default=None, allow_none=True,
                                      validate=validate.Range(0, 100_000_000))
+
+
+def channel_list(**kwargs):
+    return fields.List(fields.String(validate=validate.OneOf(PERSONAL_CHANNELS)),
+                       validate=Unique(), **kwargs)
+
+
+# One optional field per kind of event a party hears of: {event type: [channels]}.
+EventChannelsInput = Schema.from_dict(
+    {event_type: channel_list() for event_type in NOTIFIED_EVENTS}, name="EventChannelsInput")
+
+
+class PreferencesInput(Schema):
+    """The channels an actor is told on, per kind of event ([] for the inbox only); the kinds
+    not named keep what they had."""
+
+    events = fields.Nested(EventChannelsInput, required=True)
+
+
+class WebhookInput(Schema):
+    url = fields.Url(required=True, schemes={"http", "https"}, require_tld=False,
+                     validate=validate.Length(1, 2000),
+                     metadata={"description": "where each notification is POSTed"})
+    events = fields.List(fields.String(validate=validate.OneOf(NOTIFIED_EVENTS)), required=True,
+                         validate=[validate.Length(min=1), Unique()])
+
+
+class AnnouncementInput(Schema):
+    """An announcement to every village of a district, or of a regency."""
+
+    title = required_text(200)
+    body = required_text()
+    district = fields.String(validate=validate.Regexp(DISTRICT_CODE))
+    regency = fields.String(validate=validate.Regexp(REGENCY_CODE))
+
+    @validates_schema
+    def names_one_area(self, data, **_kwargs):
+        if ("district" in data) == ("regency" in data):
+            raise ValidationError(text("Sebutkan satu wilayah: district atau regency.",
+                                       "Name one area: district or regency."), "district")
 
 
 def not_an_object():

@@ -103,3 +103,59 @@ def nameko_config(service):
         "WEB_SERVER_ADDRESS": f"{os.environ.get('JEMBATAN_HTTP_HOST', '0.0.0.0')}:{http_port()}",
         "SERVICE_NAME": service,
     }
+
+
+# -- delivery outside the app (services/notifications; docs/api.md, "Notifications that reach
+# people") -------------------------------------------------------------------------------------
+
+def public_url():
+    """The web app's address as people reach it, for links in messages (JEMBATAN_PUBLIC_URL)."""
+    return os.environ.get("JEMBATAN_PUBLIC_URL", f"http://localhost:{http_port()}").rstrip("/")
+
+
+def smtp_url():
+    """`smtp://user:pass@host:587?starttls=true` or `smtps://…:465` (JEMBATAN_SMTP_URL); unset,
+    no email is sent."""
+    return os.environ.get("JEMBATAN_SMTP_URL", "").strip() or None
+
+
+def mail_from():
+    return os.environ.get("JEMBATAN_MAIL_FROM", "Jembatan <jembatan@localhost>")
+
+
+def message_gateway(channel):
+    """An SMS or WhatsApp provider's HTTP API (JEMBATAN_SMS_GATEWAY_URL, …_AUTH, …_BODY,
+    …_CONTENT_TYPE; JEMBATAN_WHATSAPP_GATEWAY_… likewise), or None when the URL is unset."""
+    prefix = f"JEMBATAN_{channel.upper()}_GATEWAY_"
+    url = os.environ.get(prefix + "URL", "").strip()
+    if not url:
+        return None
+    return {"url": url, "auth": os.environ.get(prefix + "AUTH") or None,
+            "body": os.environ.get(prefix + "BODY") or None,
+            "content_type": os.environ.get(prefix + "CONTENT_TYPE", "application/json")}
+
+
+def delivery_retry_seconds():
+    """The wait after a delivery's first failed attempt; it doubles after each (at most 1 h)."""
+    return float(os.environ.get("JEMBATAN_DELIVERY_RETRY_SECONDS", "30"))
+
+
+def delivery_attempts():
+    """Attempts of a delivery before it is failed for good."""
+    return int(os.environ.get("JEMBATAN_DELIVERY_ATTEMPTS", "8"))
+
+
+def delivery_poll_seconds():
+    """How often the sender looks for deliveries that are due (besides being woken)."""
+    return float(os.environ.get("JEMBATAN_DELIVERY_POLL_SECONDS", "1"))
+
+
+def send_timeout_seconds():
+    """How long one attempt may take (connecting, and each answer) before it fails."""
+    return float(os.environ.get("JEMBATAN_SEND_TIMEOUT_SECONDS", "10"))
+
+
+def webhooks_may_reach_private_addresses():
+    """Whether a webhook may point at a private, loopback or link-local address
+    (JEMBATAN_WEBHOOKS_ALLOW_PRIVATE; off: a webhook cannot reach the machines inside)."""
+    return os.environ.get("JEMBATAN_WEBHOOKS_ALLOW_PRIVATE", "").lower() in ("1", "true", "yes")

@@ -111,6 +111,13 @@ class UnitOfWork:
         self.session = session
         self._store = store
         self.envelopes = []
+        session.info["unit"] = self
+
+    @staticmethod
+    def of(session):
+        """The unit of work a session of `Store.transaction` belongs to (to emit from code that
+        was handed the session only)."""
+        return session.info["unit"]
 
     def emit(self, event_type, payload, correlation_id):
         envelope = make_event(event_type, payload, self._store.service, correlation_id)

@@ -39,6 +39,7 @@ LEAD_CHANGED = "lead_changed"              # requests: a coordinator made anothe
 LIKELY_DUPLICATE = "likely_duplicate"      # requests: a new case looks like an open one
 CASE_MERGED = "case_merged"                # requests: this case was merged into another
 DUPLICATE_MERGED = "duplicate_merged"      # requests: another case was merged into this one
+ACTOR_CHANGED = "actor_changed"            # gateway: an actor was made, or its channels or state changed
 
 # The outcomes of a routing decision (routing_decided's `outcome`).
 OUTCOME_ROUTED = "routed"                  # a new case: the agencies of the rule that matched
@@ -196,6 +197,26 @@ class CommentAdded(CaseEvent):
     body = fields.String(required=True)
 
 
+class ActorState(_Payload):
+    """What the notifications service needs of an actor to reach it."""
+
+    id = fields.String(required=True)
+    role = fields.String(required=True)
+    scope = fields.String(load_default=None, allow_none=True)
+    name = fields.String(required=True)
+    email = fields.String(load_default=None, allow_none=True)
+    phone = fields.String(load_default=None, allow_none=True)
+    whatsapp = fields.Boolean(load_default=False)
+    language = fields.String(load_default="id", validate=validate.OneOf(("id", "en")))
+    disabled = fields.Boolean(load_default=False)
+
+
+class ActorChanged(_Payload):
+    actor = fields.Nested(ActorState, required=True)
+    # Grows with every change of the actor: a consumer keeps the newest it has seen.
+    version = fields.Integer(required=True, validate=validate.Range(min=1))
+
+
 PAYLOAD_SCHEMAS = {
     ISSUE_REPORTED: IssueReported(),
     CASE_OPENED: CaseEvent(),
@@ -219,8 +240,17 @@ PAYLOAD_SCHEMAS = {
     LIKELY_DUPLICATE: CaseEvent(),
     CASE_MERGED: CaseEvent(),
     DUPLICATE_MERGED: CaseEvent(),
+    ACTOR_CHANGED: ActorChanged(),
 }
 EVENT_TYPES = tuple(PAYLOAD_SCHEMAS)
+# An announcement a coordinator or the regency office sends to every village of its area: no
+# event between services, but a kind of news the villages hear of like the others.
+ANNOUNCEMENT = "announcement"
+# What the notifications service tells parties of (their inbox and channels): the events of a
+# case, and announcements.
+CASE_EVENTS = tuple(t for t in EVENT_TYPES
+                    if t not in (ISSUE_REPORTED, ROUTING_DECIDED, ACTOR_CHANGED))
+NOTIFIED_EVENTS = CASE_EVENTS + (ANNOUNCEMENT,)
 
 
 class Envelope(Schema):

@@ -64,7 +64,7 @@ SUBSCRIPTIONS = {
         events.CASE_CLOSED, events.COMMENT_ADDED, events.DEADLINE_MISSED,
         events.CASE_ESCALATED, events.CASE_CLOSING_SOON, events.CASE_CANCELLED,
         events.TASK_WITHDRAWN, events.LEAD_CHANGED, events.LIKELY_DUPLICATE,
-        events.CASE_MERGED, events.DUPLICATE_MERGED,
+        events.CASE_MERGED, events.DUPLICATE_MERGED, events.ACTOR_CHANGED,
     ),
 }
 
@@ -72,8 +72,9 @@ SUBSCRIPTIONS = {
 PUBLICATIONS = {
     "villages": (events.ISSUE_REPORTED,),
     "routing": (events.ROUTING_DECIDED,),
-    "requests": tuple(t for t in events.EVENT_TYPES
-                      if t not in (events.ISSUE_REPORTED, events.ROUTING_DECIDED)),
+    "requests": tuple(t for t in events.EVENT_TYPES if t not in (
+        events.ISSUE_REPORTED, events.ROUTING_DECIDED, events.ACTOR_CHANGED)),
+    "gateway": (events.ACTOR_CHANGED,),
 }
 
 # A message redelivered this many times (each time its consumer died holding it) is

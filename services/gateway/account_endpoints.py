@@ -140,6 +140,21 @@ class AccountEndpoints:
                                   keep_token=request.token_id, field="new_password")
         return 204, None
 
+    @api("PUT", "/me/channels", "me.channels",
+         "How the caller is reached outside the app: email, phone (SMS), WhatsApp, language",
+         body=schemas.ChannelsInput, answers={200: schemas.ChannelsOut})
+    def set_own_channels(self, request, actor):
+        return self.set_channels(request, actor, actor["id"],
+                                 read_json(request, schemas.ChannelsInput), own=True)
+
+    def set_channels(self, request, actor, actor_id, body, own=False):
+        """Set the channels of the caller (`own`) or of an actor it manages."""
+        with self.store.transaction() as unit:
+            account = (unit.session.get(Actor, actor_id) if own
+                       else managed_actor(unit.session, actor, actor_id))
+            accounts.set_channels(unit.session, account, body, utcnow(), by=by(actor, request))
+            return accounts.channels_view(account)
+
     # -- actors ----------------------------------------------------------------------------------
 
     @api("GET", "/actors", "actors.list", "The actors the caller manages",
@@ -181,6 +196,9 @@ class AccountEndpoints:
             created = accounts.create_actor(unit.session, role, scope, body["name"], regency,
                                             utcnow(), by=by(actor, request),
                                             username=body.get("username"))
+            if body.get("channels"):
+                accounts.set_channels(unit.session, created, body["channels"], utcnow(),
+                                      by=by(actor, request))
             return accounts.actor_view(created)
 
     def _regency_of(self, role, scope):
@@ -246,6 +264,13 @@ class AccountEndpoints:
             account = managed_actor(unit.session, actor, actor_id)
             accounts.set_password(unit.session, account, body["password"], utcnow(),
                                   by=by(actor, request))
+
+    @api("PUT", "/actors/<actor_id>/channels", "actors.channels",
+         "How an actor is reached outside the app", body=schemas.ChannelsInput,
+         answers={200: schemas.ChannelsOut})
+    def set_actor_channels(self, request, actor, actor_id):
+        return self.set_channels(request, actor, actor_id,
+                                 read_json(request, schemas.ChannelsInput))
 
     @api("POST", "/actors/<actor_id>/tokens", "actors.token",
          "Issue an API token to an actor (shown once)", body=schemas.TokenInput,

@@ -12,6 +12,9 @@ change writes an audit entry in the same transaction (services/gateway/audit.py)
   people in Indonesia often use); the OpenAPI document declares the same rule.
 * A **session** is a token made by signing in; it expires (JEMBATAN_SESSION_HOURS, 12 h by
   default) and signing out revokes it. API tokens for systems may have an expiry.
+* An actor's **channels** (email address, phone number, WhatsApp, language) are how the
+  notifications service reaches it; every change of them, and every new, disabled or enabled
+  actor, is told to that service as `actor_changed`, in the same transaction (`announce`).
 """
 import hashlib
 import hmac
@@ -31,7 +34,8 @@ from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
 from services.gateway import audit
 from services.gateway.models import Actor, Token
-from shared import policy
+from shared import events, policy
+from shared.db import UnitOfWork
 from shared.commands import (
     AGENCY_ID, CONTROL_CHARACTERS, DISTRICT_CODE, PLAIN_TEXT, REGENCY_CODE, VILLAGE_CODE,
 )
@@ -180,7 +184,8 @@ def create_actor(session, role, scope, name, regency, now, by=None, username=Non
     if username is not None:
         check_username(username)
     actor = Actor(id=str(uuid.uuid4()), role=role, scope=scope or None, name=name,
-                  regency_code=regency, username=username, created_at=now)
+                  regency_code=regency, username=username, created_at=now, whatsapp=False,
+                  language="id", version=0)
     try:
         with session.begin_nested():
             session.add(actor)
@@ -190,7 +195,48 @@ def create_actor(session, role, scope, name, regency, now, by=None, username=Non
                        {"username": [text("Sudah dipakai.", "Already taken.")]}) from None
     audit.record(session, now, "actor.created", by, target=actor_label(actor),
                  detail={"actor_id": actor.id, "role": role, "scope": scope})
+    announce(session, actor)
     return actor
+
+
+def announce(session, actor):
+    """Tell the notifications service how to reach the actor now (in the session's
+    transaction, through the outbox)."""
+    actor.version = (actor.version or 0) + 1
+    session.flush()
+    UnitOfWork.of(session).emit(events.ACTOR_CHANGED, {
+        "actor": {"id": actor.id, "role": actor.role, "scope": actor.scope, "name": actor.name,
+                  "email": actor.email, "phone": actor.phone, "whatsapp": bool(actor.whatsapp),
+                  "language": actor.language or "id", "disabled": actor.disabled_at is not None},
+        "version": actor.version}, correlation_id=actor.id)
+
+
+CHANNEL_FIELDS = ("email", "phone", "whatsapp", "language")
+
+
+def set_channels(session, actor, values, now, by=None):
+    """Change how the actor is reached: the fields of `values` given (checked already by
+    schemas.ChannelsInput; a null clears an address); WhatsApp goes to the phone number, so it
+    needs one."""
+    changed = {name: values[name] for name in CHANNEL_FIELDS
+               if name in values and values[name] != getattr(actor, name)}
+    whatsapp = changed.get("whatsapp", actor.whatsapp)
+    phone = changed["phone"] if "phone" in changed else actor.phone
+    if whatsapp and not phone:
+        raise invalid("whatsapp", text("WhatsApp dikirim ke nomor ponsel: isi nomor ponsel dulu.",
+                                       "WhatsApp goes to the phone number: set one first."))
+    if not changed:
+        return
+    for name, value in changed.items():
+        setattr(actor, name, value)
+    audit.record(session, now, "actor.channels_set", by, target=actor_label(actor),
+                 detail={"actor_id": actor.id, "changed": sorted(changed)})
+    announce(session, actor)
+
+
+def channels_view(actor):
+    return {"email": actor.email, "phone": actor.phone, "whatsapp": bool(actor.whatsapp),
+            "language": actor.language or "id"}
 
 
 def issue_token(session, actor, now, kind=API, label=None, expires_at=None, by=None):
@@ -275,6 +321,7 @@ def set_disabled(session, actor, disabled, now, by=None, reason=None):
         revoke_all(session, actor, now)
     audit.record(session, now, "actor.disabled" if disabled else "actor.enabled", by,
                  target=actor_label(actor), detail={"actor_id": actor.id, "reason": reason})
+    announce(session, actor)
 
 
 # -- reading a token -----------------------------------------------------------------------------
@@ -311,7 +358,8 @@ def actor_label(actor):
 def actor_view(actor):
     return {"id": actor.id, "role": actor.role, "scope": actor.scope, "name": actor.name,
             "regency": actor.regency_code, "username": actor.username,
-            "created_at": iso(actor.created_at), "disabled_at": iso(actor.disabled_at)}
+            "created_at": iso(actor.created_at), "disabled_at": iso(actor.disabled_at),
+            "channels": channels_view(actor)}
 
 
 def token_view(token):

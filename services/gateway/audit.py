@@ -13,6 +13,7 @@ ACTIONS = (
     "auth.password_refused",
     "access.unauthorized", "access.forbidden",
     "actor.created", "actor.disabled", "actor.enabled", "actor.password_set",
+    "actor.channels_set",
     "token.issued", "token.revoked",
 )
 

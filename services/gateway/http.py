@@ -255,14 +255,18 @@ def _drain(stream, length):
 # -- who is calling ------------------------------------------------------------------------------
 
 class Gatekeeper(SharedExtension):
-    """The gateway's own database (actors, tokens, sign-in failures, audit) and the rate limits:
-    one per gateway process, shared by every endpoint."""
+    """The gateway's own database (actors, tokens, sign-in failures, audit, and the outbox of
+    the actors' changes) and the rate limits: one per gateway process, shared by every
+    endpoint."""
 
     def setup(self):
-        self.store = Store("gateway", Base.metadata)
+        self.store = Store("gateway", Base.metadata, amqp_uri=self.container.config["AMQP_URI"])
         self.store.migrate()
         self.per_token = limits.RateLimiter(config.rate_limit_per_token())
         self.per_address = limits.RateLimiter(config.rate_limit_per_address())
+
+    def start(self):
+        self.store.start_sweeper()  # what the command line changed is published from here
 
     def stop(self):
         self.store.close()

@@ -1,9 +1,9 @@
-"""Tables of the gateway: the actors who may use the API, their tokens (hashed), failed
-sign-ins, and the audit log."""
-from sqlalchemy import JSON, ForeignKey, Integer, String
+"""Tables of the gateway: the actors who may use the API (and how each is reached), their
+tokens (hashed), failed sign-ins, the audit log, and the outbox of the actors' changes."""
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from shared.db import UTCDateTime
+from shared.db import UTCDateTime, messaging_tables
 
 
 class Base(DeclarativeBase):
@@ -25,6 +25,13 @@ class Actor(Base):
                                                    index=True)
     password_hash: Mapped[str | None] = mapped_column(String(200), nullable=True)
     disabled_at = mapped_column(UTCDateTime, nullable=True)
+    # How the actor is reached outside the app (shared/channels.py); the notifications service
+    # hears of every change (`actor_changed`, numbered by `version`).
+    email: Mapped[str | None] = mapped_column(String(254), nullable=True)
+    phone: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    whatsapp: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default="0")
+    language: Mapped[str] = mapped_column(String(2), nullable=False, server_default="id")
+    version: Mapped[int] = mapped_column(Integer, nullable=False, server_default="1")
 
 
 class Token(Base):
@@ -64,3 +71,6 @@ class AuditEntry(Base):
     address: Mapped[str | None] = mapped_column(String(64), nullable=True)
     target: Mapped[str | None] = mapped_column(String(300), nullable=True)
     detail = mapped_column(JSON, nullable=False)
+
+
+OUTBOX, PROCESSED_EVENTS = messaging_tables(Base.metadata)

@@ -14,6 +14,7 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from services.gateway import accounts, photos, schemas
 from services.gateway.http import DOCUMENTED, PREFIX
 from shared import policy
+from shared.commands import Unique
 
 ERRORS = {
     400: "validation_error: malformed JSON, unknown or missing field, wrong type, bad value",
@@ -160,12 +161,19 @@ def actor_variants(base):
     return {"oneOf": variants}
 
 
+def unique_items(self, field, **kwargs):
+    """A list whose values may each come once (shared/commands.Unique) says so."""
+    return {"uniqueItems": True} if any(isinstance(v, Unique) for v in field.validators) else {}
+
+
 @lru_cache(maxsize=1)
 def document():
+    marshmallow = MarshmallowPlugin()
     spec = APISpec(
         title="Jembatan API", version="1.1.0", openapi_version="3.0.3",
-        plugins=[MarshmallowPlugin()], info={"description": DESCRIPTION}, servers=[{"url": "/"}],
+        plugins=[marshmallow], info={"description": DESCRIPTION}, servers=[{"url": "/"}],
     )
+    marshmallow.converter.add_attribute_function(unique_items)
     spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
     spec.components.schema("Error", schema=schemas.Error)
     paths = {}

@@ -11,17 +11,18 @@ from urllib.parse import urlsplit
 from marshmallow import EXCLUDE, Schema, fields, validate
 from werkzeug.wrappers import Response
 
-from services.gateway import photos, schemas, storage
+from services.gateway import accounts, photos, schemas, storage, webtext
+from services.gateway.models import Actor
 from services.gateway.http import (
     TooManyRequests, Unauthorized, filled, load_body, load_query, read_upload,
 )
 from services.gateway.web import (
     SESSION_COOKIE, field_errors, page, redirect, render, session_cookie, static_file,
 )
-from shared import config, policy
+from shared import commands, config, policy
 from shared.categories import CATEGORIES
 from shared.errors import Conflict, NotFound, ValidationFailed
-from shared.events import SEVERITIES
+from shared.events import NOTIFIED_EVENTS, SEVERITIES
 from shared.i18n import text
 
 HOME = {policy.VILLAGE: "/cases", policy.AGENCY: "/inbox", policy.COORDINATOR: "/board",
@@ -356,6 +357,86 @@ class WebPages:
             return self.actor_page(request, actor, actor_id, errors={action: field_errors(exc)},
                                    status=exc.status)
         return redirect(f"/actors/{actor_id}?done={action}")
+
+    # -- one's own notification settings --------------------------------------------------------
+
+    @page("GET", "/settings")
+    def settings_page(self, request, actor, errors=None, values=None, status=200):
+        with self.store.read() as session:
+            channels = accounts.channels_view(session.get(Actor, actor["id"]))
+        preferences = (self.notifications.preferences(actor)
+                       if policy.role_may(actor["role"], "preferences.read") else None)
+        return render(request, "settings.html", status=status, channels=channels,
+                      values=values if values is not None else channels,
+                      preferences=preferences, errors=errors or {},
+                      done=request.args.get("done"), event_words=webtext.EVENT_WORDS,
+                      channel_words=webtext.CHANNEL_WORDS,
+                      settings_done_words=webtext.SETTINGS_DONE_WORDS)
+
+    @page("POST", "/settings/channels", operation="me.channels")
+    def settings_channels_sent(self, request, actor):
+        values = form_values(request)
+        body = {"email": values.get("email", "").strip() or None,
+                "phone": values.get("phone", "").strip() or None,
+                "whatsapp": values.get("whatsapp") == "on",
+                "language": values.get("language") or "id"}
+        try:
+            self.set_channels(request, actor, actor["id"],
+                              load_body(body, schemas.ChannelsInput), own=True)
+        except FORM_REFUSALS as exc:
+            return self.settings_page(request, actor, errors=field_errors(exc),
+                                      values={**body, **values}, status=exc.status)
+        return redirect("/settings?done=channels")
+
+    @page("POST", "/settings/preferences", operation="preferences.update")
+    def settings_preferences_sent(self, request, actor):
+        available = self.notifications.preferences(actor)["available"]
+        chosen = {event: [channel for channel in available
+                          if f"{event}:{channel}" in request.form]
+                  for event in NOTIFIED_EVENTS}
+        self.notifications.set_preferences(actor, {"events": chosen})
+        return redirect("/settings?done=preferences")
+
+    # -- announcements ---------------------------------------------------------------------------
+
+    @page("GET", "/announcements", operation="announcements.list")
+    def announcements_page(self, request, actor):
+        page_query, _given = query_of(request, schemas.Page)
+        return render(request, "announcements.html",
+                      listed=self.notifications.announcements(actor, page_query))
+
+    @page("GET", "/announcements/new", operation="announcements.create")
+    def new_announcement_page(self, request, actor):
+        return render(request, "announcement_new.html", values={}, errors={})
+
+    @page("POST", "/announcements/new", operation="announcements.create")
+    def announcement_form_sent(self, request, actor):
+        values = form_values(request)
+        area = "district" if actor["role"] == policy.COORDINATOR else "regency"
+        try:
+            body = load_body({**filled(values), area: actor["scope"]},
+                             commands.AnnouncementInput)
+            sent = self.announce(actor, body)
+        except FORM_REFUSALS as exc:
+            return render(request, "announcement_new.html", status=exc.status, values=values,
+                          errors=field_errors(exc))
+        return redirect(f"/announcements/{sent['id']}?done=sent")
+
+    @page("GET", "/announcements/<announcement_id>", operation="announcements.read")
+    def announcement_page(self, request, actor, announcement_id):
+        if actor["role"] == policy.VILLAGE:  # opened here, it is read
+            self.notifications.mark_all_read(actor, announcement_id=announcement_id)
+        return render(request, "announcement.html",
+                      announcement=self.notifications.announcement(actor, announcement_id),
+                      done=request.args.get("done"))
+
+    @page("POST", "/announcements/<announcement_id>/remind", operation="announcements.remind")
+    def announcement_remind_sent(self, request, actor, announcement_id):
+        try:
+            reminded = self.notifications.remind(actor, announcement_id)["reminded"]
+        except Conflict:
+            return redirect(f"/announcements/{announcement_id}?done=all_read")
+        return redirect(f"/announcements/{announcement_id}?done=reminded&count={reminded}")
 
     @page("GET", "/escalations", roles=policy.OVERSEERS)
     def escalations_page(self, request, actor):

@@ -8,8 +8,10 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 from services.gateway import accounts
 from shared import paging, policy
 from shared.categories import CODES as CATEGORY_CODES
-from shared.commands import PLAIN_TEXT, Text, optional_text, required_text
-from shared.events import SEVERITIES, TASK_ROLES
+from shared.commands import JsonBoolean, PLAIN_TEXT, Text, optional_text, required_text
+from shared.channels import CHANNELS, PERSONAL_CHANNELS, EmailAddress, PhoneNumber
+from shared.events import NOTIFIED_EVENTS, SEVERITIES, TASK_ROLES
+from shared.i18n import LANGUAGES
 
 CASE_STATUSES = ("reported", "needs_triage", "routed", "in_progress", "resolved", "closed",
                  "reopened", "cancelled")
@@ -264,7 +266,8 @@ class CommentOut(Schema):
 
 class NotificationOut(Schema):
     id = fields.String(required=True)
-    case_id = fields.String(required=True)
+    case_id = fields.String(required=True, allow_none=True)
+    announcement_id = fields.String(required=True, allow_none=True)
     type = fields.String(required=True)
     title = fields.String(required=True)
     body = fields.String(required=True)
@@ -402,6 +405,26 @@ class PasswordInput(Schema):
     password = new_password()
 
 
+class ChannelsInput(Schema):
+    """How an actor is reached outside the app; a field left out keeps what it had, a null
+    clears it."""
+
+    email = EmailAddress(allow_none=True, metadata={"example": "kades.punten@example.org"})
+    phone = PhoneNumber(allow_none=True, metadata={
+        "description": "an Indonesian mobile number; kept as +628…",
+        "example": "+6281234567890"})
+    whatsapp = JsonBoolean(metadata={"description": "WhatsApp messages to the phone number"})
+    language = fields.String(validate=validate.OneOf(LANGUAGES),
+                             metadata={"description": "of the messages sent to the actor"})
+
+
+class ChannelsOut(Schema):
+    email = fields.String(required=True, allow_none=True)
+    phone = fields.String(required=True, allow_none=True)
+    whatsapp = fields.Boolean(required=True)
+    language = fields.String(required=True, validate=validate.OneOf(LANGUAGES))
+
+
 class ActorInput(Schema):
     """A new actor. The OpenAPI document states it as one variant per role (openapi.py): the
     scope each role has (an admin: none)."""
@@ -413,6 +436,8 @@ class ActorInput(Schema):
     username = fields.String(validate=validate.Regexp(accounts.USERNAME), metadata={
         "description": "for a person, who then signs in with the password set by "
                        "POST /actors/{id}/password"})
+    channels = fields.Nested(ChannelsInput, metadata={
+        "description": "how the actor is reached outside the app (PUT /actors/{id}/channels)"})
 
 
 class DisableInput(Schema):
@@ -434,6 +459,7 @@ class ActorOut(Schema):
     username = fields.String(required=True, allow_none=True)
     created_at = fields.String(required=True)
     disabled_at = fields.String(required=True, allow_none=True)
+    channels = fields.Nested(ChannelsOut, required=True)
 
 
 class TokenOut(Schema):
@@ -490,5 +516,111 @@ TimelineList = paged(TimelineEntryOut, "TimelineList")
 NotificationList = paged(NotificationOut, "NotificationList")
 AgencyList = paged(AgencyOut, "AgencyList")
 RuleList = paged(RuleOut, "RuleList")
+class EventChannels(Schema):
+    event = fields.String(required=True, validate=validate.OneOf(NOTIFIED_EVENTS))
+    channels = fields.List(fields.String(validate=validate.OneOf(PERSONAL_CHANNELS)),
+                           required=True)
+    chosen = fields.Boolean(required=True, metadata={
+        "description": "false: the default for this kind of event"})
+
+
+class PreferencesOut(Schema):
+    available = fields.List(fields.String(validate=validate.OneOf(PERSONAL_CHANNELS)),
+                            required=True, metadata={
+                                "description": "the channels this deployment sends on"})
+    reachable = fields.Dict(keys=fields.String(validate=validate.OneOf(PERSONAL_CHANNELS)),
+                            values=fields.Boolean(), required=True, metadata={
+                                "description": "whether the caller has an address on each"})
+    events = fields.List(fields.Nested(EventChannels), required=True)
+
+
+class WebhookOut(Schema):
+    id = fields.String(required=True)
+    url = fields.String(required=True)
+    events = fields.List(fields.String(validate=validate.OneOf(NOTIFIED_EVENTS)), required=True)
+    party = fields.String(required=True)
+    created_at = fields.String(required=True)
+
+
+class WebhookCreated(WebhookOut):
+    secret = fields.String(required=True, metadata={
+        "description": "the key of every delivery's signature; shown in this answer only"})
+
+
+class DeliveryQuery(Page):
+    status = fields.String(validate=validate.OneOf(("pending", "sending", "sent", "failed")))
+    channel = fields.String(validate=validate.OneOf(CHANNELS))
+    party = query_text(metadata={"description": "role:scope, e.g. agency:pdam-batu"})
+
+
+class DeliveryAttemptOut(Schema):
+    number = fields.Integer(required=True)
+    at = fields.String(required=True)
+    outcome = fields.String(required=True, validate=validate.OneOf(("sent", "failed")))
+    detail = fields.String(required=True, allow_none=True)
+    milliseconds = fields.Integer(required=True)
+
+
+class DeliveryOut(Schema):
+    id = fields.String(required=True, metadata={
+        "description": "the same on every attempt: X-Jembatan-Delivery, the email's Message-ID"})
+    channel = fields.String(required=True, validate=validate.OneOf(CHANNELS))
+    status = fields.String(required=True,
+                           validate=validate.OneOf(("pending", "sending", "sent", "failed")))
+    party = fields.String(required=True)
+    target = fields.String(required=True, metadata={"description": "actor:<id> or webhook:<id>"})
+    address = fields.String(required=True)
+    event = fields.String(required=True)
+    source = fields.String(required=True)
+    attempts = fields.Integer(required=True)
+    last_error = fields.String(required=True, allow_none=True)
+    next_attempt_at = fields.String(required=True, allow_none=True)
+    created_at = fields.String(required=True)
+    sent_at = fields.String(required=True, allow_none=True)
+    history = fields.List(fields.Nested(DeliveryAttemptOut), required=True)
+
+
+class Area(Schema):
+    code = fields.String(required=True)
+    name = fields.String(required=True)
+
+
+class Sender(Schema):
+    party = fields.String(required=True)
+    name = fields.String(required=True)
+
+
+class Receipt(Schema):
+    village = fields.Nested(Area, required=True)
+    read_at = fields.String(required=True, allow_none=True, metadata={
+        "description": "when someone of the village first read it; null: not yet"})
+
+
+class AnnouncementOut(Schema):
+    """An announcement; its sender's office (and an admin) see each village's receipt, a
+    village sees when it read it."""
+
+    id = fields.String(required=True)
+    title = fields.String(required=True)
+    body = fields.String(required=True)
+    area = fields.Nested(Area, required=True)
+    sender = fields.Nested(Sender, required=True)
+    created_at = fields.String(required=True)
+    reminders = fields.Integer(required=True)
+    reminded_at = fields.String(required=True, allow_none=True)
+    villages = fields.Integer(metadata={"description": "how many villages it was sent to"})
+    read = fields.Integer(metadata={"description": "how many of them have read it"})
+    receipts = fields.List(fields.Nested(Receipt))
+    read_at = fields.String(allow_none=True, metadata={"description": "a village's own"})
+
+
+class Reminded(Schema):
+    reminded = fields.Integer(required=True, metadata={
+        "description": "the villages reminded: those where nobody has read it yet"})
+
+
 ActorList = paged(ActorOut, "ActorList")
+AnnouncementList = paged(AnnouncementOut, "AnnouncementList")
+WebhookList = paged(WebhookOut, "WebhookList")
+DeliveryList = paged(DeliveryOut, "DeliveryList")
 AuditList = paged(AuditEntryOut, "AuditList")

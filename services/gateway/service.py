@@ -282,6 +282,86 @@ class GatewayService(AccountEndpoints, WebPages):
         return self.notifications.mark_all_read(
             actor, read_query(request, schemas.ReadAllQuery).get("case_id"))
 
+    @api("GET", "/me/preferences", "preferences.read",
+         "The channels the caller is told on, per kind of event",
+         answers={200: schemas.PreferencesOut})
+    def preferences(self, request, actor):
+        return self.notifications.preferences(actor)
+
+    @api("PUT", "/me/preferences", "preferences.update",
+         "Choose the channels of some kinds of event ([]: the inbox only)",
+         body=commands.PreferencesInput, answers={200: schemas.PreferencesOut})
+    def set_preferences(self, request, actor):
+        return self.notifications.set_preferences(
+            actor, read_json(request, commands.PreferencesInput))
+
+    @api("GET", "/webhooks", "webhooks.list", "The webhooks of the caller's party (an admin: all)",
+         query=schemas.Page, answers={200: schemas.WebhookList})
+    def list_webhooks(self, request, actor):
+        return self.notifications.webhooks(actor, read_query(request, schemas.Page))
+
+    @api("POST", "/webhooks", "webhooks.create",
+         "A system of the caller's party told of its notifications by signed POSTs",
+         body=commands.WebhookInput, answers={201: schemas.WebhookCreated})
+    def create_webhook(self, request, actor):
+        return 201, self.notifications.create_webhook(
+            actor, read_json(request, commands.WebhookInput))
+
+    @api("DELETE", "/webhooks/<webhook_id>", "webhooks.delete", "Stop a webhook",
+         answers={204: None})
+    def delete_webhook(self, request, actor, webhook_id):
+        self.notifications.delete_webhook(actor, webhook_id)
+        return 204, None
+
+    @api("GET", "/announcements", "announcements.list",
+         "Announcements the caller's office sent (a village: those it received), newest first",
+         query=schemas.Page, answers={200: schemas.AnnouncementList})
+    def list_announcements(self, request, actor):
+        return self.notifications.announcements(actor, read_query(request, schemas.Page))
+
+    @api("POST", "/announcements", "announcements.create",
+         "Send an announcement to every village of a district or regency",
+         body=commands.AnnouncementInput, answers={201: schemas.AnnouncementOut})
+    def create_announcement(self, request, actor):
+        return 201, self.announce(actor, read_json(request, commands.AnnouncementInput))
+
+    def announce(self, actor, body):
+        """Send an announcement (commands.AnnouncementInput) to the villages of its area."""
+        code = body.get("district") or body.get("regency")
+        try:
+            found = self.villages.villages_of(code)
+        except NotFound:
+            raise NotFound(text("Wilayah tidak ditemukan.", "No such area."),
+                           {"district" if "district" in body else "regency": [
+                               text("Kode tidak dikenal.", "Unknown code.")]}) from None
+        area = found["area"]
+        if "district" in body:
+            area = {**area, "name": f"Kecamatan {area['name']}"}
+        return self.notifications.announce(actor, body, area, found["villages"])
+
+    @api("GET", "/announcements/<announcement_id>", "announcements.read",
+         "One announcement: to its sender, who has read it and who not",
+         answers={200: schemas.AnnouncementOut})
+    def get_announcement(self, request, actor, announcement_id):
+        return self.notifications.announcement(actor, announcement_id)
+
+    @api("POST", "/announcements/<announcement_id>/remind", "announcements.remind",
+         "Send it again to the villages that have not read it", answers={
+             200: schemas.Reminded, 409: schemas.Error})
+    def remind_announcement(self, request, actor, announcement_id):
+        return self.notifications.remind(actor, announcement_id)
+
+    @api("GET", "/deliveries", "deliveries.list",
+         "Messages sent outside the app, newest first, with every attempt",
+         query=schemas.DeliveryQuery, answers={200: schemas.DeliveryList})
+    def list_deliveries(self, request, actor):
+        return self.notifications.deliveries(actor, read_query(request, schemas.DeliveryQuery))
+
+    @api("POST", "/deliveries/<delivery_id>/retry", "deliveries.retry",
+         "Try a failed delivery again", answers={200: schemas.DeliveryOut, 409: schemas.Error})
+    def retry_delivery(self, request, actor, delivery_id):
+        return self.notifications.retry_delivery(actor, delivery_id)
+
     # -- routing ---------------------------------------------------------------------------------
 
     @api("GET", "/agencies", "agencies.list", "Agencies", query=schemas.AgencyQuery,

@@ -4,7 +4,7 @@ A recipient is a party, written `role:scope`: `village:35.79.02.2001`, `agency:p
 `coordinator:35.79.02`, `regency:35.79`. Each gets the message meant for its part in the case.
 """
 from shared import events
-from shared.policy import ENDED_TASK_STATUSES, party, party_of
+from shared.policy import COORDINATOR, ENDED_TASK_STATUSES, REGENCY, party, party_of
 
 ALWAYS_TOLD = {  # event type -> parties told, besides the agencies chosen below
     events.CASE_OPENED: ("village", "coordinator"),
@@ -64,3 +64,14 @@ def recipients(event_type, payload):
         return told
     author = party_of(payload["actor"]) if payload["actor"]["role"] != "system" else None
     return [(recipient, audience) for recipient, audience in told if recipient != author]
+
+
+def may_announce(actor, area_code):
+    """Whether the caller may send an announcement to every village of an area: a coordinator
+    to its district; the regency office to its regency, or to one of its districts."""
+    scope = actor.get("scope") or ""
+    if actor.get("role") == COORDINATOR:
+        return area_code == scope
+    if actor.get("role") == REGENCY:
+        return area_code == scope or (len(area_code) == 8 and area_code[:5] == scope)
+    return False

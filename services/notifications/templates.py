@@ -181,6 +181,17 @@ TEMPLATES = {
         "id": ("Komentar baru pada kasus {{ number }}", "{{ author }}: {{ body }}"),
         "en": ("New comment on case {{ number }}", "{{ author }}: {{ body }}"),
     },
+    # Announcements: their own title and body, in the words the sender wrote.
+    events.ANNOUNCEMENT: {
+        "id": ("Pengumuman: {{ title }}", "{{ body }}\n\n{{ sender }}, {{ area }}"),
+        "en": ("Announcement: {{ title }}", "{{ body }}\n\n{{ sender }}, {{ area }}"),
+    },
+    f"{events.ANNOUNCEMENT}.reminder": {
+        "id": ("Pengingat: {{ title }}", "Pengumuman ini belum dibaca di desa Anda.\n\n"
+                                        "{{ body }}\n\n{{ sender }}, {{ area }}"),
+        "en": ("Reminder: {{ title }}", "This announcement is not read in your village yet."
+                                       "\n\n{{ body }}\n\n{{ sender }}, {{ area }}"),
+    },
 }
 ROLE_NAMES = {"lead": {"id": "pemimpin", "en": "lead"},
               "support": {"id": "pendukung", "en": "support"}}
@@ -234,8 +245,18 @@ def params(event_type, payload, recipient):
     return values
 
 
+def announcement_params(announcement, reminder=False):
+    """What an announcement's notification says (kept with it)."""
+    return {"template": f"{events.ANNOUNCEMENT}.reminder" if reminder else events.ANNOUNCEMENT,
+            "title": announcement.title, "body": announcement.body,
+            "sender": announcement.sender_name, "area": announcement.area_name}
+
+
 def render(key, values, lang):
     """(title, body) of a notification in `lang`."""
+    if key.startswith(events.ANNOUNCEMENT):
+        title, body = _compiled[key][lang]
+        return title.render(values), body.render(values)
     code = values["regency_code"]
     shown = dict(values)
     shown["category"] = category_name(values["category"], lang)

@@ -178,6 +178,24 @@ class VillagesService:
                             "name": registry.pretty_regency_name(regency.name)}}
 
     @rpc(expected_exceptions=DOMAIN_ERRORS)
+    def villages_of(self, code):
+        """A district or regency and every village in it: {area: {code, name}, villages}."""
+        level = {8: District, 5: Regency}.get(len(code or ""))
+        with self.db.read() as session:
+            area = level and session.get(level, code)
+            if area is None:
+                raise NotFound(text("Wilayah tidak ditemukan.", "No such area."))
+            in_area = (Village.district_code == code if level is District
+                       else Village.district_code.in_(
+                           select(District.code).where(District.regency_code == code)))
+            villages = session.scalars(select(Village).where(in_area)
+                                       .order_by(Village.code)).all()
+            name = (area.name if level is District
+                    else registry.pretty_regency_name(area.name))
+            return {"area": {"code": area.code, "name": name},
+                    "villages": [{"code": v.code, "name": v.name} for v in villages]}
+
+    @rpc(expected_exceptions=DOMAIN_ERRORS)
     def list_villages(self, query):
         """One page of the registry's villages (`district`, `q`: part of the name)."""
         conditions = []

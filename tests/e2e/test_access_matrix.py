@@ -97,9 +97,15 @@ KINDS = {
     "actors.create": "new_actor", "actors.read": "actor", "actors.disable": "actor",
     "actors.enable": "actor", "actors.password": "actor", "actors.token": "actor",
     "tokens.revoke": "token",
+    "me.channels": "self", "preferences.read": "none", "preferences.update": "none",
+    "webhooks.list": "none", "webhooks.create": "none", "webhooks.delete": "webhook",
+    "deliveries.list": "none", "deliveries.retry": "delivery", "actors.channels": "actor",
+    "announcements.list": "none", "announcements.create": "area",
+    "announcements.read": "announcement", "announcements.remind": "announcement",
 }
 CASE_KINDS = ("case", "task", "supervised", "merge", "attachment")
-SCOPED = CASE_KINDS + ("notification", "preview", "new_actor", "actor", "token")
+SCOPED = CASE_KINDS + ("notification", "preview", "new_actor", "actor", "token", "webhook",
+                      "delivery", "area", "announcement")
 
 
 def admin_sees(role):
@@ -122,6 +128,10 @@ VARIANTS = {
     "attachment": [("case of another regency", "other_regency", admin_sees),
                    ("photo of another case", "other_case_photo", nobody_sees)],
     "notification": [("notification of another party", "other_party", nobody_sees)],
+    "webhook": [("webhook of another party", "other_party", admin_sees)],
+    "delivery": [],
+    "area": [("area of another regency", "other_regency", nobody_sees)],
+    "announcement": [("announcement of another regency", "other_regency", admin_sees)],
     "preview": [("village of another regency", "other_regency", admin_sees)],
     "new_actor": [("scope of another regency", "other_regency", admin_sees),
                   ("a new admin", "admin", admin_sees)],
@@ -156,7 +166,12 @@ BODIES = {
     "actors.password": {"password": PASSWORD},
     "actors.token": {"label": "matriks"},
     "me.password": {"current_password": PASSWORD, "new_password": NEW_PASSWORD},
+    "me.channels": {"language": "en", "phone": "0812 3456 7890"},
+    "actors.channels": {"email": "operator@example.org"},
+    "preferences.update": {"events": {"comment_added": ["email"]}},
+    "webhooks.create": {"url": "http://127.0.0.1:9/jembatan", "events": ["case_routed"]},
 }
+DEAD_WEBHOOK = "http://127.0.0.1:9/jembatan"  # nothing listens: each delivery fails
 # A support not yet on the case, for each supervisor routing a case by hand.
 ROUTE_SUPPORT = {COORDINATOR: "dinkes-batu", REGENCY: "dinsos-batu"}
 
@@ -202,8 +217,10 @@ def matrix():
                 continue
             if role in OUT_OF_SCOPE:
                 # An agency's area for a preview is the regency it serves: Batu, for DLH too.
+                # An announcement to Bumiaji reaches the other village of Bumiaji too.
                 rows.append(Row(operation, role, "out of scope", OUT_OF_SCOPE[role], "main",
-                                sees=kind == "preview" and role == AGENCY))
+                                sees=(kind == "preview" and role == AGENCY)
+                                or (kind == "announcement" and role == VILLAGE)))
             for situation, resource, sees in VARIANTS[kind]:
                 rows.append(Row(operation, role, situation, IN_SCOPE[role], resource, sees(role)))
             rows.append(Row(operation, role, "does not exist", IN_SCOPE[role], "missing",
@@ -405,6 +422,23 @@ class World:
         for token in (*self.revoked.values(), *self.expired.values(), *self.disabled.values()):
             # refused now, as the rows expect them to be
             assert Client(self.system.base, token).get("/me").status_code == 401
+        # A webhook of each party, and a delivery that failed (to Punten's, of a comment).
+        self.webhooks = {role: self.new_webhook(role) for role in (VILLAGE, AGENCY, COORDINATOR,
+                                                                     REGENCY)}
+        self.ok(self.caller(COORDINATOR).post(f"/cases/{self.main['id']}/comments",
+                                              {"body": "Uji matriks: pengiriman gagal"}), 201)
+        self.failed_delivery = eventually(lambda: every(
+            admin, "/deliveries", status="failed", channel="webhook",
+            party=f"village:{PUNTEN}"), timeout=30)[0]["id"]
+        # An announcement of Bumiaji's coordinator, and one of Malang's regency office to one of
+        # its districts.
+        self.announcements = {
+            "main": self.ok(self.caller(COORDINATOR).post("/announcements", {
+                "title": "Uji matriks", "body": "Pengumuman uji", "district": "35.79.02"}),
+                201)["id"],
+            "other_regency": self.ok(self.client((REGENCY, MALANG)).post("/announcements", {
+                "title": "Uji matriks", "body": "Pengumuman uji", "district": "35.07.01"}),
+                201)["id"]}
         village_token = self.tokens[IN_SCOPE[VILLAGE]]
         self.troubled = {"no token": None, "malformed token": "not-a-token",
                          "forged token": village_token[:22] + "A" * (len(village_token) - 22)}
@@ -542,6 +576,38 @@ class World:
         params["actor_id"] = target["id"] if target else MISSING_ID
         return client, params, body
 
+    def new_webhook(self, role):
+        """A webhook of the in-scope party of `role` that no delivery can reach."""
+        return self.ok(self.caller(role).post("/webhooks", {
+            "url": DEAD_WEBHOOK, "events": ["comment_added"]}), 201)["id"]
+
+    def _webhook(self, row, role, fresh, client, params, body):
+        owner = role if role != ADMIN else VILLAGE  # an admin has no party: a village's
+        if row.resource == "other_party":
+            owner = VILLAGE if role == COORDINATOR else COORDINATOR
+        webhook = self.webhooks.get(owner) if row.resource != "missing" else None
+        if fresh:
+            webhook = self.new_webhook(owner)  # made for this call, which deletes it
+        params["webhook_id"] = webhook or MISSING_ID
+        return client, params, body
+
+    def _area(self, row, role, fresh, client, params, body):
+        own = {COORDINATOR: "35.79.02", REGENCY: "35.79"}
+        field = "regency" if role == REGENCY else "district"
+        code = {"main": own.get(role, "35.79.02"),
+                "other_regency": "35.07" if role == REGENCY else "35.07.01",
+                "missing": "35.99" if role == REGENCY else "35.79.09"}[row.resource]
+        return client, params, {"title": "Uji matriks akses", "body": "Pengumuman uji",
+                                field: code}
+
+    def _announcement(self, row, role, fresh, client, params, body):
+        params["announcement_id"] = self.announcements.get(row.resource, MISSING_ID)
+        return client, params, body
+
+    def _delivery(self, row, role, fresh, client, params, body):
+        params["delivery_id"] = self.failed_delivery if row.resource != "missing" else MISSING_ID
+        return client, params, body
+
     def _token(self, row, role, fresh, client, params, body):
         token = self.target_token.get(row.resource)
         if fresh:
@@ -600,7 +666,9 @@ def report_of(disagreements):
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
-    running = System(tmp_path_factory.mktemp("access-matrix")).start()
+    # Webhooks may reach this machine, and a delivery fails at its first attempt.
+    running = System(tmp_path_factory.mktemp("access-matrix"), env={
+        "JEMBATAN_WEBHOOKS_ALLOW_PRIVATE": "1", "JEMBATAN_DELIVERY_ATTEMPTS": "1"}).start()
     try:
         yield World(running).build()
     finally:

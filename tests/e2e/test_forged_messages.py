@@ -101,7 +101,7 @@ def test_a_forged_event_opens_no_case_and_waits_in_the_dead_letters(system):
 @pytest.mark.parametrize("service,exchange,routing_key", [
     ("notifications", EVENTS_EXCHANGE.name, ISSUE_REPORTED),    # another service's event
     ("routing", EVENTS_EXCHANGE.name, "case_closed"),
-    ("gateway", EVENTS_EXCHANGE.name, "task_accepted"),        # the gateway publishes no event
+    ("gateway", EVENTS_EXCHANGE.name, "task_accepted"),        # the gateway: actor_changed only
     ("routing", "nameko-rpc", "requests.task_action"),         # only the gateway calls
 ], ids=["notifications-issue_reported", "routing-case_closed", "gateway-task_accepted",
         "routing-calls-requests"])

@@ -51,6 +51,8 @@ NOTIFICATION = {
     "body": "Thanks", "role": "lead", "accept_due": "2026-12-02T09:00:00.000Z",
     "due": "2026-12-04T09:00:00.000Z", "level": "regency", "other": "JBT-CCCC-DDDD",
     "deadline": "pending",
+    # an announcement's own words, as its sender wrote them
+    "sender": "District coordinator", "area": "Bumiaji district",
 }
 
 

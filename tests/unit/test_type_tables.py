@@ -8,6 +8,7 @@ from services.notifications.templates import TEMPLATES
 from services.requests import domain, facts, handlers
 from services.requests.texts import TIMELINE
 from shared import events, policy
+from shared.events import ACTOR_CHANGED, ANNOUNCEMENT, CASE_EVENTS
 from shared.messaging import SUBSCRIPTIONS
 
 AUDIENCES = {policy.VILLAGE, policy.AGENCY, policy.COORDINATOR, policy.REGENCY, "system"}
@@ -43,18 +44,20 @@ def test_requests_handles_exactly_the_events_it_subscribes_to():
     assert set(handlers.EVENT_HANDLERS) == set(SUBSCRIPTIONS["requests"])
 
 
-def test_notifications_knows_whom_to_tell_of_every_event_it_subscribes_to():
-    assert set(ALWAYS_TOLD) == set(SUBSCRIPTIONS["notifications"])
+def test_notifications_knows_whom_to_tell_of_every_case_event_it_subscribes_to():
+    # Besides the case events, it hears of actors (how to reach them), which tell nobody.
+    assert set(ALWAYS_TOLD) == set(SUBSCRIPTIONS["notifications"]) - {ACTOR_CHANGED}
+    assert set(ALWAYS_TOLD) == set(CASE_EVENTS)
 
 
-def test_every_event_notifications_subscribes_to_has_its_text():
+def test_every_case_event_notifications_subscribes_to_has_its_text():
     # templates.template_key falls back to the event's own template: each type needs one.
-    subscribed = set(SUBSCRIPTIONS["notifications"])
+    subscribed = set(SUBSCRIPTIONS["notifications"]) - {ACTOR_CHANGED}
     assert subscribed <= set(TEMPLATES)
     for key in TEMPLATES:
         event_type, _, audience = key.partition(".")
-        assert event_type in subscribed, key
-        assert not audience or audience in AUDIENCES, key
+        assert event_type in subscribed | {ANNOUNCEMENT}, key
+        assert not audience or audience in AUDIENCES or key == f"{ANNOUNCEMENT}.reminder", key
 
 
 def test_the_routing_outcomes_are_those_a_decision_may_carry():

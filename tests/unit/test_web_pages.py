@@ -11,7 +11,7 @@ from services.gateway.service import GatewayService
 TEMPLATES = Path(pages.__file__).parent / "templates"
 WORD_TABLES = (webtext.SEVERITY_WORDS, webtext.STATUS_WORDS, webtext.STATUS_HINTS,
                webtext.TASK_WORDS, webtext.SORT_WORDS, webtext.DONE_WORDS, webtext.ROLE_WORDS,
-               webtext.ACTOR_DONE_WORDS)
+               webtext.ACTOR_DONE_WORDS, webtext.EVENT_WORDS, webtext.SETTINGS_DONE_WORDS)
 
 
 def template_texts():
