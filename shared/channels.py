@@ -56,19 +56,25 @@ def normalise_email(value):
         raise ValueError(str(exc)) from None
 
 
-class PhoneNumber(fields.String):
+class Normalised(fields.String):
+    """A string kept as `normalise` writes it (which raises ValueError for what it refuses,
+    then `rule` says what is expected)."""
+
+    def __init__(self, normalise, rule, **kwargs):
+        super().__init__(**kwargs)
+        self.normalise, self.rule = normalise, rule
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        try:
+            return self.normalise(super()._deserialize(value, attr, data, **kwargs))
+        except ValueError:
+            raise ValidationError(self.rule) from None
+
+
+def phone_number(**kwargs):
     """An Indonesian mobile number, loaded as `+628…`."""
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        try:
-            return normalise_phone(super()._deserialize(value, attr, data, **kwargs))
-        except ValueError:
-            raise ValidationError(PHONE_RULE) from None
+    return Normalised(normalise_phone, PHONE_RULE, **kwargs)
 
 
-class EmailAddress(fields.String):
-    def _deserialize(self, value, attr, data, **kwargs):
-        try:
-            return normalise_email(super()._deserialize(value, attr, data, **kwargs))
-        except ValueError:
-            raise ValidationError(EMAIL_RULE) from None
+def email_address(**kwargs):
+    return Normalised(normalise_email, EMAIL_RULE, **kwargs)

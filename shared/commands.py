@@ -169,10 +169,28 @@ EventChannelsInput = Schema.from_dict(
 
 
 class PreferencesInput(Schema):
-    """The channels an actor is told on, per kind of event ([] for the inbox only); the kinds
-    not named keep what they had."""
+    """The channels an actor is told on, per kind of event ([] for the inbox only; the kinds
+    not named keep what they had), and whether its email comes as one daily digest."""
 
-    events = fields.Nested(EventChannelsInput, required=True)
+    events = fields.Nested(EventChannelsInput)
+    digest = JsonBoolean(metadata={"description": "email once a day, all news together"})
+
+
+class SubscriptionInput(Schema):
+    """Follow, in one's area, the cases of a category, of a village, or the overdue ones (or
+    a category in a village)."""
+
+    category = fields.String(validate=validate.OneOf(CATEGORY_CODES))
+    village = fields.String(validate=validate.Regexp(VILLAGE_CODE))
+    overdue = JsonBoolean(load_default=False, metadata={
+        "description": "deadlines missed and escalations, instead of every big step"})
+
+    @validates_schema
+    def follows_something(self, data, **_kwargs):
+        if not (data.get("category") or data.get("village") or data.get("overdue")):
+            raise ValidationError(text("Pilih kategori, desa, atau kasus terlambat.",
+                                       "Choose a category, a village, or the overdue cases."),
+                                  "category")
 
 
 class WebhookInput(Schema):

@@ -159,3 +159,8 @@ def webhooks_may_reach_private_addresses():
     """Whether a webhook may point at a private, loopback or link-local address
     (JEMBATAN_WEBHOOKS_ALLOW_PRIVATE; off: a webhook cannot reach the machines inside)."""
     return os.environ.get("JEMBATAN_WEBHOOKS_ALLOW_PRIVATE", "").lower() in ("1", "true", "yes")
+
+
+def digest_hour():
+    """The hour (local time of the actor's area) the daily digests go out."""
+    return int(os.environ.get("JEMBATAN_DIGEST_HOUR", "7"))

@@ -188,6 +188,10 @@ def document():
     schemas_of["RouteInput"]["anyOf"] = [
         {"required": ["lead"]},
         {"required": ["supports"], "properties": {"supports": {"minItems": 1}}}]
+    # AnnouncementInput.names_one_area: a district or a regency, not both.
+    schemas_of["AnnouncementInput"]["oneOf"] = [
+        {"required": ["district"], "not": {"required": ["regency"]}},
+        {"required": ["regency"], "not": {"required": ["district"]}}]
     only_null_besides(document)
     return document
 

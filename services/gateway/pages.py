@@ -366,9 +366,13 @@ class WebPages:
             channels = accounts.channels_view(session.get(Actor, actor["id"]))
         preferences = (self.notifications.preferences(actor)
                        if policy.role_may(actor["role"], "preferences.read") else None)
+        following = (self.notifications.subscriptions(actor, {"per_page": 100})["items"]
+                     if policy.role_may(actor["role"], "subscriptions.list") else None)
         return render(request, "settings.html", status=status, channels=channels,
-                      values=values if values is not None else channels,
-                      preferences=preferences, errors=errors or {},
+                      values=values if values is not None else {
+                          name: "" if value is None else value for name, value in channels.items()},
+                      preferences=preferences, following=following, categories=CATEGORIES,
+                      errors=errors or {},
                       done=request.args.get("done"), event_words=webtext.EVENT_WORDS,
                       channel_words=webtext.CHANNEL_WORDS,
                       settings_done_words=webtext.SETTINGS_DONE_WORDS)
@@ -394,8 +398,27 @@ class WebPages:
         chosen = {event: [channel for channel in available
                           if f"{event}:{channel}" in request.form]
                   for event in NOTIFIED_EVENTS}
-        self.notifications.set_preferences(actor, {"events": chosen})
+        self.notifications.set_preferences(actor, {"events": chosen,
+                                                   "digest": "digest" in request.form})
         return redirect("/settings?done=preferences")
+
+    @page("POST", "/settings/subscriptions", operation="subscriptions.create")
+    def settings_subscription_sent(self, request, actor):
+        values = form_values(request)
+        body = {**filled({k: v for k, v in values.items() if k in ("category", "village")}),
+                "overdue": values.get("overdue") == "on"}
+        try:
+            self.follow(actor, load_body(body, commands.SubscriptionInput))
+        except FORM_REFUSALS as exc:
+            return self.settings_page(request, actor, errors={"follow": field_errors(exc)},
+                                      status=exc.status)
+        return redirect("/settings?done=following")
+
+    @page("POST", "/settings/subscriptions/<subscription_id>/delete",
+          operation="subscriptions.delete")
+    def settings_unsubscribe_sent(self, request, actor, subscription_id):
+        self.notifications.unsubscribe(actor, subscription_id)
+        return redirect("/settings?done=unfollowed")
 
     # -- announcements ---------------------------------------------------------------------------
 

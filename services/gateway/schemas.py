@@ -9,7 +9,7 @@ from services.gateway import accounts
 from shared import paging, policy
 from shared.categories import CODES as CATEGORY_CODES
 from shared.commands import JsonBoolean, PLAIN_TEXT, Text, optional_text, required_text
-from shared.channels import CHANNELS, PERSONAL_CHANNELS, EmailAddress, PhoneNumber
+from shared.channels import CHANNELS, PERSONAL_CHANNELS, email_address, phone_number
 from shared.events import NOTIFIED_EVENTS, SEVERITIES, TASK_ROLES
 from shared.i18n import LANGUAGES
 
@@ -409,8 +409,8 @@ class ChannelsInput(Schema):
     """How an actor is reached outside the app; a field left out keeps what it had, a null
     clears it."""
 
-    email = EmailAddress(allow_none=True, metadata={"example": "kades.punten@example.org"})
-    phone = PhoneNumber(allow_none=True, metadata={
+    email = email_address(allow_none=True, metadata={"example": "kades.punten@example.org"})
+    phone = phone_number(allow_none=True, metadata={
         "description": "an Indonesian mobile number; kept as +628…",
         "example": "+6281234567890"})
     whatsapp = JsonBoolean(metadata={"description": "WhatsApp messages to the phone number"})
@@ -532,6 +532,16 @@ class PreferencesOut(Schema):
                             values=fields.Boolean(), required=True, metadata={
                                 "description": "whether the caller has an address on each"})
     events = fields.List(fields.Nested(EventChannels), required=True)
+    digest = fields.Boolean(required=True, metadata={
+        "description": "email comes once a day, all news together (SMS and WhatsApp at once)"})
+
+
+class SubscriptionOut(Schema):
+    id = fields.String(required=True)
+    category = fields.String(required=True, allow_none=True)
+    village = fields.String(required=True, allow_none=True)
+    overdue = fields.Boolean(required=True)
+    created_at = fields.String(required=True)
 
 
 class WebhookOut(Schema):
@@ -547,8 +557,11 @@ class WebhookCreated(WebhookOut):
         "description": "the key of every delivery's signature; shown in this answer only"})
 
 
+DELIVERY_STATUSES = ("pending", "sending", "sent", "failed", "held", "digested")
+
+
 class DeliveryQuery(Page):
-    status = fields.String(validate=validate.OneOf(("pending", "sending", "sent", "failed")))
+    status = fields.String(validate=validate.OneOf(DELIVERY_STATUSES))
     channel = fields.String(validate=validate.OneOf(CHANNELS))
     party = query_text(metadata={"description": "role:scope, e.g. agency:pdam-batu"})
 
@@ -565,8 +578,8 @@ class DeliveryOut(Schema):
     id = fields.String(required=True, metadata={
         "description": "the same on every attempt: X-Jembatan-Delivery, the email's Message-ID"})
     channel = fields.String(required=True, validate=validate.OneOf(CHANNELS))
-    status = fields.String(required=True,
-                           validate=validate.OneOf(("pending", "sending", "sent", "failed")))
+    status = fields.String(required=True, validate=validate.OneOf(DELIVERY_STATUSES), metadata={
+        "description": "held: an email waiting for the daily digest; digested: put in one"})
     party = fields.String(required=True)
     target = fields.String(required=True, metadata={"description": "actor:<id> or webhook:<id>"})
     address = fields.String(required=True)
@@ -580,18 +593,13 @@ class DeliveryOut(Schema):
     history = fields.List(fields.Nested(DeliveryAttemptOut), required=True)
 
 
-class Area(Schema):
-    code = fields.String(required=True)
-    name = fields.String(required=True)
-
-
 class Sender(Schema):
     party = fields.String(required=True)
     name = fields.String(required=True)
 
 
 class Receipt(Schema):
-    village = fields.Nested(Area, required=True)
+    village = fields.Nested(Ref, required=True)
     read_at = fields.String(required=True, allow_none=True, metadata={
         "description": "when someone of the village first read it; null: not yet"})
 
@@ -603,7 +611,7 @@ class AnnouncementOut(Schema):
     id = fields.String(required=True)
     title = fields.String(required=True)
     body = fields.String(required=True)
-    area = fields.Nested(Area, required=True)
+    area = fields.Nested(Ref, required=True)
     sender = fields.Nested(Sender, required=True)
     created_at = fields.String(required=True)
     reminders = fields.Integer(required=True)
@@ -620,6 +628,7 @@ class Reminded(Schema):
 
 
 ActorList = paged(ActorOut, "ActorList")
+SubscriptionList = paged(SubscriptionOut, "SubscriptionList")
 AnnouncementList = paged(AnnouncementOut, "AnnouncementList")
 WebhookList = paged(WebhookOut, "WebhookList")
 DeliveryList = paged(DeliveryOut, "DeliveryList")

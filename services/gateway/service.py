@@ -295,6 +295,36 @@ class GatewayService(AccountEndpoints, WebPages):
         return self.notifications.set_preferences(
             actor, read_json(request, commands.PreferencesInput))
 
+    @api("GET", "/subscriptions", "subscriptions.list",
+         "What the caller follows beyond its office's own news", query=schemas.Page,
+         answers={200: schemas.SubscriptionList})
+    def list_subscriptions(self, request, actor):
+        return self.notifications.subscriptions(actor, read_query(request, schemas.Page))
+
+    @api("POST", "/subscriptions", "subscriptions.create",
+         "Follow the cases of a category, of a village, or the overdue ones, in one's area",
+         body=commands.SubscriptionInput,
+         answers={201: schemas.SubscriptionOut, 404: schemas.Error})
+    def subscribe(self, request, actor):
+        return 201, self.follow(actor, read_json(request, commands.SubscriptionInput))
+
+    def follow(self, actor, body):
+        """A subscription (commands.SubscriptionInput) of the caller; its village must exist."""
+        if body.get("village"):
+            try:
+                self.villages.get_village(body["village"])
+            except NotFound:
+                raise NotFound(text("Desa/kelurahan tidak ditemukan.", "Village not found."),
+                               {"village": [text("Kode tidak dikenal.", "Unknown code.")]}) \
+                    from None
+        return self.notifications.subscribe(actor, body)
+
+    @api("DELETE", "/subscriptions/<subscription_id>", "subscriptions.delete",
+         "Stop following", answers={204: None})
+    def unsubscribe(self, request, actor, subscription_id):
+        self.notifications.unsubscribe(actor, subscription_id)
+        return 204, None
+
     @api("GET", "/webhooks", "webhooks.list", "The webhooks of the caller's party (an admin: all)",
          query=schemas.Page, answers={200: schemas.WebhookList})
     def list_webhooks(self, request, actor):
@@ -321,7 +351,8 @@ class GatewayService(AccountEndpoints, WebPages):
 
     @api("POST", "/announcements", "announcements.create",
          "Send an announcement to every village of a district or regency",
-         body=commands.AnnouncementInput, answers={201: schemas.AnnouncementOut})
+         body=commands.AnnouncementInput,
+         answers={201: schemas.AnnouncementOut, 404: schemas.Error})
     def create_announcement(self, request, actor):
         return 201, self.announce(actor, read_json(request, commands.AnnouncementInput))
 

@@ -69,7 +69,9 @@ EVENT_WORDS = {
     "duplicate_merged": "Laporan lain digabung ke kasus ini",
 }
 CHANNEL_WORDS = {"email": "Email", "sms": "SMS", "whatsapp": "WhatsApp"}
-SETTINGS_DONE_WORDS = {"channels": "Alamat tersimpan.", "preferences": "Pilihan tersimpan."}
+SETTINGS_DONE_WORDS = {"channels": "Alamat tersimpan.", "preferences": "Pilihan tersimpan.",
+                       "following": "Anda kini mengikutinya.",
+                       "unfollowed": "Anda berhenti mengikutinya."}
 
 
 ENGLISH = {
@@ -310,6 +312,18 @@ ENGLISH = {
     "Tanpa centang: hanya di kotak masuk.": "Nothing ticked: in the inbox only.",
     "Alamat tersimpan.": "Addresses saved.",
     "Pilihan tersimpan.": "Choices saved.",
+    "Anda kini mengikutinya.": "You follow it now.",
+    "Anda berhenti mengikutinya.": "You no longer follow it.",
+    "Kumpulkan email menjadi satu ringkasan setiap pagi (SMS dan WhatsApp tetap langsung)": "Gather the emails into one digest every morning (SMS and WhatsApp still come at once)",
+    "Ikuti kasus lain di wilayah Anda": "Follow other cases of your area",
+    "Kabar langkah penting kasus sebuah kategori, sebuah desa, atau kasus yang terlambat, yang tidak sampai ke kantor Anda.": "News of the big steps of a category's cases, a village's, or the overdue ones, that does not reach your office.",
+    "Kasus terlambat": "Overdue cases",
+    "Berhenti mengikuti": "Stop following",
+    "Belum mengikuti apa pun.": "Not following anything yet.",
+    "Kode desa/kelurahan (tidak wajib)": "Village code (optional)",
+    "Kasus terlambat: tenggat terlewat dan eskalasi": "Overdue cases: missed deadlines and escalations",
+    "Ikuti": "Follow",
+    "Kategori": "Category",
     "Laporan baru diterima": "New report received",
     "Kasus dibuka kembali": "Case reopened",
     # announcements

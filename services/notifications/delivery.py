@@ -8,14 +8,16 @@ of delivery, in plain Python (the sender, services/notifications/sender.py, does
 * A failed attempt is tried again after 30 s, 1 min, 2 min, … (doubling, at most an hour
   apart); after the last attempt the delivery is `failed`, and an admin sees it.
 """
-from datetime import timedelta
+from datetime import timedelta, timezone
 
 from shared import events
 from shared.channels import EMAIL, SMS, WHATSAPP
 from shared.policy import party
 
 PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
-STATUSES = (PENDING, SENDING, SENT, FAILED)
+HELD, DIGESTED = "held", "digested"  # an email waiting for the daily digest, and put in one
+STATUSES = (PENDING, SENDING, SENT, FAILED, HELD, DIGESTED)
+DIGEST = "digest"  # the kind of a digest's own delivery
 
 # The kinds of news that ask the party to act now: told by SMS as well as email by default.
 URGENT = (events.CASE_ROUTED, events.CASE_NEEDS_TRIAGE, events.DEADLINE_MISSED,
@@ -59,6 +61,44 @@ def personal_deliveries(contact, event_type, preferences, available):
         if channel in available and address:
             told.append((channel, address))
     return told
+
+
+def first_status(channel, digest):
+    """A new delivery waits to be sent, or (an email to an actor who takes a daily digest) is
+    held for the digest."""
+    return HELD if digest and channel == EMAIL else PENDING
+
+
+def last_digest_moment(now, zone, hour):
+    """The latest daily digest time (`hour` o'clock in `zone`) at or before `now`."""
+    local = now.astimezone(zone)
+    moment = local.replace(hour=hour, minute=0, second=0, microsecond=0)
+    if moment > local:
+        moment -= timedelta(days=1)
+    return moment.astimezone(timezone.utc)
+
+
+# -- following more than one's own news -----------------------------------------------------------
+
+# What a follower of a category or a village hears of: a case's big steps.
+FOLLOWED = (events.CASE_OPENED, events.CASE_ROUTED, events.CASE_NEEDS_TRIAGE,
+            events.CASE_RESOLVED, events.CASE_REOPENED, events.CASE_CLOSED,
+            events.CASE_CANCELLED, events.CASE_ESCALATED, events.DEADLINE_MISSED)
+# What a follower of the overdue cases hears of.
+OVERDUE = (events.DEADLINE_MISSED, events.CASE_ESCALATED)
+
+
+def follows(subscription, event_type, case):
+    """Whether a subscription (its party's area, and a category, a village or the overdue
+    cases) covers this event of this case."""
+    area = subscription.party.split(":", 1)[1]
+    if not case["village"]["code"].startswith(area + "."):
+        return False
+    if event_type not in (OVERDUE if subscription.overdue else FOLLOWED):
+        return False
+    if subscription.category and case["category"] != subscription.category:
+        return False
+    return not subscription.village_code or case["village"]["code"] == subscription.village_code
 
 
 def backoff(attempts, base_seconds, cap_seconds=3600):

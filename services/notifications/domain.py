@@ -75,3 +75,9 @@ def may_announce(actor, area_code):
     if actor.get("role") == REGENCY:
         return area_code == scope or (len(area_code) == 8 and area_code[:5] == scope)
     return False
+
+
+def inboxes_of(actor):
+    """The recipients whose notifications an actor reads: its party's, and its own (what it
+    follows beyond its office's news)."""
+    return (party_of(actor), f"actor:{actor['id']}")

@@ -101,6 +101,41 @@ def email(notification, lang):
     return facts["title"], EMAIL[lang].render(facts)
 
 
+DIGEST = {
+    "id": _environment.from_string("""\
+Kabar dari Jembatan sejak ringkasan terakhir:
+
+{% for item in items %}
+{{ loop.index }}. {{ item.title }}
+   {{ item.link }}
+{% endfor %}
+
+--
+Pesan otomatis; mohon tidak membalas. Atur kabar yang Anda terima: {{ settings }}
+"""),
+    "en": _environment.from_string("""\
+News from Jembatan since the last digest:
+
+{% for item in items %}
+{{ loop.index }}. {{ item.title }}
+   {{ item.link }}
+{% endfor %}
+
+--
+An automatic message; please do not reply. Choose the news you receive: {{ settings }}
+"""),
+}
+DIGEST_SUBJECT = {"id": "Ringkasan harian Jembatan: {n} kabar",
+                  "en": "Jembatan daily digest: {n} items"}
+
+
+def digest(notifications, lang):
+    """(subject, text) of a daily digest: each notification's title and link, oldest first."""
+    items = [_facts(notification, lang) for notification in notifications]
+    return (DIGEST_SUBJECT[lang].format(n=len(items)),
+            DIGEST[lang].render(items=items, settings=settings_link()))
+
+
 def short_text(notification, lang):
     """The SMS or WhatsApp text: the title and the link, in at most two SMS segments."""
     facts = _facts(notification, lang)

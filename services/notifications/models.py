@@ -97,6 +97,31 @@ class Preference(Base):
     updated_at = mapped_column(UTCDateTime, nullable=False)
 
 
+class DigestChoice(Base):
+    """An actor who takes its email as one daily digest instead of each message."""
+
+    __tablename__ = "digest_choices"
+
+    actor_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    digest: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    updated_at = mapped_column(UTCDateTime, nullable=False)
+
+
+class Subscription(Base):
+    """A coordinator or regency officer following more than its office's own news: the cases
+    of a category, of a village, or the overdue ones, in its area."""
+
+    __tablename__ = "subscriptions"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    actor_id: Mapped[str] = mapped_column(String(36), index=True)
+    party: Mapped[str] = mapped_column(String(80), index=True)
+    category: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    village_code: Mapped[str | None] = mapped_column(String(13), nullable=True)
+    overdue: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    created_at = mapped_column(UTCDateTime, nullable=False)
+
+
 class Webhook(Base):
     """A system of a party told of that party's notifications by signed POSTs."""
 
@@ -119,7 +144,8 @@ class Delivery(Base):
     `source` is what it tells (`notification:<id>`); (source, target, channel) is unique, so
     an event handled twice never makes a second delivery. The sender claims a due delivery
     (`sending`, until `claimed_until`), then records the attempt: `sent`, or back to
-    `pending` after a backoff, or `failed` after the last attempt.
+    `pending` after a backoff, or `failed` after the last attempt. An email to an actor who
+    takes a daily digest is `held`, then `digested` into the digest's own delivery.
     """
 
     __tablename__ = "deliveries"
@@ -141,6 +167,8 @@ class Delivery(Base):
     last_error: Mapped[str | None] = mapped_column(String(500), nullable=True)
     created_at = mapped_column(UTCDateTime, nullable=False, index=True)
     sent_at = mapped_column(UTCDateTime, nullable=True)
+    # An email held for a daily digest: the digest's delivery, once it is made.
+    digest_id: Mapped[str | None] = mapped_column(String(36), nullable=True, index=True)
 
 
 class DeliveryAttempt(Base):

@@ -15,7 +15,8 @@ from datetime import timedelta
 import eventlet
 from eventlet.queue import Empty, Full, LightQueue
 from nameko.extensions import DependencyProvider
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, func, literal, or_, select, update
+from sqlalchemy.exc import IntegrityError
 
 from services.notifications import delivery, messages, outgoing
 from services.notifications.models import Contact, Delivery, DeliveryAttempt, Notification, Webhook
@@ -23,10 +24,12 @@ from shared import config
 from shared.channels import EMAIL, SMS, WEBHOOK, WHATSAPP
 from shared.db import Database
 from shared.events import utcnow
+from shared.timezones import zone_of
 
 log = logging.getLogger(__name__)
 
 POOL_SIZES = {EMAIL: 4, SMS: 4, WHATSAPP: 4, WEBHOOK: 8}
+DIGEST_CHECK_POLLS = 30  # the held emails are looked at for a digest every this many polls
 
 
 def available_channels():
@@ -67,15 +70,62 @@ def claim(store, channel, limit):
             select(Delivery).where(Delivery.claim == token))]
 
 
+def compose_digests(store, now):
+    """Gather each actor's held emails from before its last digest time (JEMBATAN_DIGEST_HOUR
+    in its area's time zone) into one digest delivery, sent like any other. Made twice at
+    once (two replicas), the second is refused by the unique (source, target, channel)."""
+    with store.read() as session:
+        waiting = session.execute(
+            select(Delivery.target, func.min(Delivery.created_at))
+            .where(Delivery.status == delivery.HELD).group_by(Delivery.target)).all()
+    for target, oldest in waiting:
+        contact_id = target.partition(":")[2]
+        with store.read() as session:
+            contact = session.get(Contact, contact_id)
+        area = contact.party.partition(":")[2] if contact else "*"  # an admin's: WIB
+        moment = delivery.last_digest_moment(now, zone_of(area), config.digest_hour())
+        if oldest >= moment:
+            continue
+        try:
+            with store.transaction() as unit:
+                held = unit.session.scalars(select(Delivery).where(
+                    Delivery.target == target, Delivery.status == delivery.HELD,
+                    Delivery.created_at < moment).order_by(Delivery.created_at)).all()
+                digest = Delivery(
+                    id=str(uuid.uuid4()), source=f"{delivery.DIGEST}:{moment:%Y-%m-%dT%H}",
+                    target=target, party=held[0].party, channel=EMAIL,
+                    address=(contact and contact.email) or held[-1].address,
+                    language=(contact and contact.language) or held[-1].language,
+                    event_type=delivery.DIGEST, status=delivery.PENDING, attempts=0,
+                    next_attempt_at=now, created_at=now)
+                unit.session.add(digest)
+                unit.session.flush()
+                for item in held:
+                    item.status, item.digest_id = delivery.DIGESTED, digest.id
+        except IntegrityError:
+            log.info("notifications: the digest of %s was made elsewhere", target)
+
+
 def carry_out(store, delivery_id):
     """Send one delivery; what the other side answered (raises outgoing.SendFailed)."""
     with store.read() as session:
         row = session.get(Delivery, delivery_id)
         kind, _, source_id = row.source.partition(":")
         notification = session.get(Notification, source_id) if kind == "notification" else None
+        gathered = session.scalars(
+            select(Notification).join(Delivery, Delivery.source == literal("notification:")
+                                      + Notification.id)
+            .where(Delivery.digest_id == row.id).order_by(Notification.created_at)).all() \
+            if kind == delivery.DIGEST else []
         target_kind, _, target_id = row.target.partition(":")
         contact = session.get(Contact, target_id) if target_kind == "actor" else None
         webhook = session.get(Webhook, target_id) if target_kind == "webhook" else None
+    if kind == delivery.DIGEST:
+        if contact is None or contact.disabled:
+            raise outgoing.SendFailed("the actor is disabled")
+        subject, body = messages.digest(gathered, row.language)
+        return outgoing.send_email(outgoing.email_message(
+            row.id, delivery.DIGEST, contact.name, row.address, subject, body, row.language))
     if notification is None:
         raise outgoing.SendFailed(f"nothing to send: {row.source} is gone")
     if row.channel == WEBHOOK:
@@ -150,8 +200,13 @@ class Sender(DependencyProvider):
             pass  # woken already
 
     def run(self):
+        digests_composed = 0.0
         while True:
             try:
+                if time.monotonic() - digests_composed >= \
+                        DIGEST_CHECK_POLLS * config.delivery_poll_seconds():
+                    digests_composed = time.monotonic()
+                    compose_digests(self.store, utcnow())
                 for channel in available_channels():
                     self.dispatch(channel)
             except Exception:

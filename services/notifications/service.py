@@ -10,8 +10,8 @@ from sqlalchemy.exc import IntegrityError
 
 from services.notifications import delivery, domain, templates
 from services.notifications.models import (
-    Announcement, AnnouncementVillage, Base, Contact, Delivery, DeliveryAttempt, Notification,
-    Preference, Reading, Webhook,
+    Announcement, AnnouncementVillage, Base, Contact, Delivery, DeliveryAttempt, DigestChoice,
+    Notification, Preference, Reading, Subscription, Webhook,
 )
 from services.notifications.outgoing import private_address
 from services.notifications.sender import Sender, available_channels
@@ -70,6 +70,12 @@ def delivery_view(row, attempts):
                         for a in attempts]}
 
 
+def subscription_view(subscription):
+    return {"id": subscription.id, "category": subscription.category,
+            "village": subscription.village_code, "overdue": subscription.overdue,
+            "created_at": iso(subscription.created_at)}
+
+
 def webhook_not_found():
     return NotFound(text("Webhook tidak ditemukan.", "Webhook not found."))
 
@@ -105,10 +111,14 @@ class NotificationsService:
         contact.disabled, contact.version = actor["disabled"], payload["version"]
 
     def _notify(self, unit, event):
-        """The notifications of an event, each with its deliveries; the deliveries made."""
+        """The notifications of an event (to each party told, and to each follower whose
+        office is not), each with its deliveries; the deliveries made."""
         now = utcnow()
         made = []
-        for recipient, audience in domain.recipients(event.type, event.payload):
+        told = domain.recipients(event.type, event.payload)
+        followers = [(f"actor:{actor_id}", "follower") for actor_id in
+                     self._followers(unit.session, event, {party for party, _ in told})]
+        for recipient, audience in told + followers:
             values = templates.params(event.type, event.payload, recipient)
             values["template"] = templates.template_key(event.type, audience, event.payload)
             notification = Notification(
@@ -118,38 +128,55 @@ class NotificationsService:
             made += self._deliveries(unit.session, notification, now)
         return made
 
+    def _followers(self, session, event, told):
+        """The actors following this case (by its category, village, or being overdue) whose
+        office hears of this event anyway or not: those it does not."""
+        case = event.payload["case"]
+        offices = (policy.party(policy.COORDINATOR, case["district"]["code"]),
+                   policy.party(policy.REGENCY, case["regency"]["code"]))
+        following = session.scalars(select(Subscription).where(
+            Subscription.party.in_([o for o in offices if o not in told]))).all()
+        return sorted({s.actor_id for s in following
+                       if delivery.follows(s, event.type, case)})
+
     def _deliveries(self, session, notification, now):
         """A delivery for each channel each actor of the party chose (and has), and one for
         each webhook of the party that asked for this kind of event."""
         available = available_channels()
+        kind, _, who = notification.recipient.partition(":")
         contacts = session.scalars(select(Contact).where(
+            Contact.actor_id == who if kind == "actor" else
             Contact.party == notification.recipient, Contact.disabled.is_(False))).all()
+        digest = set(session.scalars(select(DigestChoice.actor_id).where(
+            DigestChoice.actor_id.in_([c.actor_id for c in contacts]),
+            DigestChoice.digest.is_(True))))
         chosen = {}
         for preference in session.scalars(select(Preference).where(
                 Preference.actor_id.in_([c.actor_id for c in contacts]),
                 Preference.event_type == notification.type)):
             chosen[preference.actor_id] = {preference.event_type: preference.channels}
-        planned = [(f"actor:{contact.actor_id}", channel, address, contact.language)
+        planned = [(f"actor:{contact.actor_id}", channel, address, contact.language,
+                    delivery.first_status(channel, contact.actor_id in digest))
                    for contact in contacts
                    for channel, address in delivery.personal_deliveries(
                        contact, notification.type, chosen.get(contact.actor_id, {}), available)]
-        planned += [(f"webhook:{webhook.id}", WEBHOOK, webhook.url, "id")
+        planned += [(f"webhook:{webhook.id}", WEBHOOK, webhook.url, "id", delivery.PENDING)
                     for webhook in session.scalars(select(Webhook).where(
                         Webhook.party == notification.recipient, Webhook.deleted_at.is_(None)))
                     if notification.type in webhook.events]
         rows = [Delivery(id=str(uuid.uuid4()), source=f"notification:{notification.id}",
                          target=target, party=notification.recipient, channel=channel,
                          address=address, language=language, event_type=notification.type,
-                         status=delivery.PENDING, attempts=0, next_attempt_at=now,
-                         created_at=now)
-                for target, channel, address, language in planned]
+                         status=status, attempts=0, created_at=now,
+                         next_attempt_at=now if status == delivery.PENDING else None)
+                for target, channel, address, language, status in planned]
         session.add_all(rows)
         return rows
 
     @rpc(expected_exceptions=DOMAIN_ERRORS)
     def inbox(self, actor, query, lang="id"):
         """One page of the caller's notifications, newest first (`unread`, `case_id`)."""
-        conditions = [Notification.recipient == domain.party_of(actor)]
+        conditions = [Notification.recipient.in_(domain.inboxes_of(actor))]
         if query.get("unread"):
             conditions.append(Reading.read_at.is_(None))
         if query.get("case_id"):
@@ -167,7 +194,7 @@ class NotificationsService:
         """Mark every unread notification of the caller read (of one case, with `case_id`; of
         one announcement, with `announcement_id`)."""
         now = utcnow()
-        conditions = [Notification.recipient == domain.party_of(actor),
+        conditions = [Notification.recipient.in_(domain.inboxes_of(actor)),
                       ~exists().where(Reading.notification_id == Notification.id,
                                       Reading.actor_id == actor["id"])]
         if case_id:
@@ -191,7 +218,7 @@ class NotificationsService:
     def mark_read(self, actor, notification_id, lang="id"):
         with self.db.transaction() as unit:
             notification = unit.session.get(Notification, notification_id)
-            if notification is None or notification.recipient != domain.party_of(actor):
+            if notification is None or notification.recipient not in domain.inboxes_of(actor):
                 raise NotFound(text("Notifikasi tidak ditemukan.", "Notification not found."))
             reading = unit.session.get(Reading, (notification_id, actor["id"]))
             if reading is None:
@@ -210,11 +237,12 @@ class NotificationsService:
             contact = session.get(Contact, actor["id"])
             chosen = {p.event_type: p.channels for p in session.scalars(
                 select(Preference).where(Preference.actor_id == actor["id"]))}
+            digest = session.get(DigestChoice, actor["id"])
         available = available_channels()
         reachable = {channel: bool(contact and delivery.address_on(contact, channel))
                      for channel in PERSONAL_CHANNELS}
         return {"available": [c for c in available if c in PERSONAL_CHANNELS],
-                "reachable": reachable,
+                "reachable": reachable, "digest": bool(digest and digest.digest),
                 "events": [{"event": event_type,
                             "channels": list(delivery.chosen_channels(event_type, chosen)),
                             "chosen": event_type in chosen}
@@ -226,7 +254,14 @@ class NotificationsService:
         body = commands.load(commands.PreferencesInput, body)
         now = utcnow()
         with self.db.transaction() as unit:
-            for event_type, channels in body["events"].items():
+            if "digest" in body:
+                choice = unit.session.get(DigestChoice, actor["id"])
+                if choice is None:
+                    unit.session.add(DigestChoice(actor_id=actor["id"], digest=body["digest"],
+                                                  updated_at=now))
+                else:
+                    choice.digest, choice.updated_at = body["digest"], now
+            for event_type, channels in body.get("events", {}).items():
                 preference = unit.session.get(Preference, (actor["id"], event_type))
                 if preference is None:
                     unit.session.add(Preference(actor_id=actor["id"], event_type=event_type,
@@ -234,6 +269,44 @@ class NotificationsService:
                 else:
                     preference.channels, preference.updated_at = channels, now
         return self.preferences(actor)
+
+    # -- following more than one's own news --------------------------------------------------
+
+    @rpc(expected_exceptions=DOMAIN_ERRORS)
+    def subscriptions(self, actor, query):
+        policy.require_role(actor, "subscriptions.list")
+        rows = select(Subscription).where(Subscription.actor_id == actor["id"]).order_by(
+            Subscription.created_at.desc(), Subscription.id)
+        with self.db.read() as session:
+            return paging.read_page(session, query, rows, subscription_view)
+
+    @rpc(expected_exceptions=DOMAIN_ERRORS)
+    def subscribe(self, actor, body):
+        """Follow a category, a village or the overdue cases of the caller's area (a village
+        that exists: the gateway asked the villages service)."""
+        policy.require_role(actor, "subscriptions.create")
+        body = commands.load(commands.SubscriptionInput, body)
+        village = body.get("village")
+        if village and not village.startswith(actor["scope"] + "."):
+            raise NotFound(text("Desa itu bukan di wilayah Anda.", "That village is not in "
+                                "your area."), {"village": [text("Tidak ditemukan di wilayah "
+                                                                 "Anda.", "Not in your area.")]})
+        subscription = Subscription(
+            id=str(uuid.uuid4()), actor_id=actor["id"], party=domain.party_of(actor),
+            category=body.get("category"), village_code=village, overdue=body["overdue"],
+            created_at=utcnow())
+        with self.db.transaction() as unit:
+            unit.session.add(subscription)
+        return subscription_view(subscription)
+
+    @rpc(expected_exceptions=DOMAIN_ERRORS)
+    def unsubscribe(self, actor, subscription_id):
+        policy.require_role(actor, "subscriptions.delete")
+        with self.db.transaction() as unit:
+            subscription = unit.session.get(Subscription, subscription_id)
+            if subscription is None or subscription.actor_id != actor["id"]:
+                raise NotFound(text("Langganan tidak ditemukan.", "Subscription not found."))
+            unit.session.delete(subscription)
 
     # -- webhooks ----------------------------------------------------------------------------------
 

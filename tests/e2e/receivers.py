@@ -57,7 +57,7 @@ def serve_smtp(port, folder, cert=None, key=None, login=None):
 
         def authenticate(server, session, envelope, mechanism, auth_data):
             ok = (auth_data.login.decode() == user and auth_data.password.decode() == password)
-            return AuthResult(success=ok)
+            return AuthResult(success=ok, handled=False)
 
         options.update(authenticator=authenticate, auth_require_tls=bool(cert))
     controller = Controller(Keep(), hostname="127.0.0.1", port=port, **options)

@@ -102,10 +102,12 @@ KINDS = {
     "deliveries.list": "none", "deliveries.retry": "delivery", "actors.channels": "actor",
     "announcements.list": "none", "announcements.create": "area",
     "announcements.read": "announcement", "announcements.remind": "announcement",
+    "subscriptions.list": "none", "subscriptions.create": "none",
+    "subscriptions.delete": "subscription",
 }
 CASE_KINDS = ("case", "task", "supervised", "merge", "attachment")
 SCOPED = CASE_KINDS + ("notification", "preview", "new_actor", "actor", "token", "webhook",
-                      "delivery", "area", "announcement")
+                      "delivery", "area", "announcement", "subscription")
 
 
 def admin_sees(role):
@@ -132,6 +134,7 @@ VARIANTS = {
     "delivery": [],
     "area": [("area of another regency", "other_regency", nobody_sees)],
     "announcement": [("announcement of another regency", "other_regency", admin_sees)],
+    "subscription": [],
     "preview": [("village of another regency", "other_regency", admin_sees)],
     "new_actor": [("scope of another regency", "other_regency", admin_sees),
                   ("a new admin", "admin", admin_sees)],
@@ -170,6 +173,7 @@ BODIES = {
     "actors.channels": {"email": "operator@example.org"},
     "preferences.update": {"events": {"comment_added": ["email"]}},
     "webhooks.create": {"url": "http://127.0.0.1:9/jembatan", "events": ["case_routed"]},
+    "subscriptions.create": {"category": "air-bersih"},
 }
 DEAD_WEBHOOK = "http://127.0.0.1:9/jembatan"  # nothing listens: each delivery fails
 # A support not yet on the case, for each supervisor routing a case by hand.
@@ -439,6 +443,8 @@ class World:
             "other_regency": self.ok(self.client((REGENCY, MALANG)).post("/announcements", {
                 "title": "Uji matriks", "body": "Pengumuman uji", "district": "35.07.01"}),
                 201)["id"]}
+        self.subscriptions = {role: self.new_subscription(role) for role in (COORDINATOR,
+                                                                              REGENCY)}
         village_token = self.tokens[IN_SCOPE[VILLAGE]]
         self.troubled = {"no token": None, "malformed token": "not-a-token",
                          "forged token": village_token[:22] + "A" * (len(village_token) - 22)}
@@ -602,6 +608,17 @@ class World:
 
     def _announcement(self, row, role, fresh, client, params, body):
         params["announcement_id"] = self.announcements.get(row.resource, MISSING_ID)
+        return client, params, body
+
+    def new_subscription(self, role):
+        return self.ok(self.caller(role).post("/subscriptions", {"overdue": True}), 201)["id"]
+
+    def _subscription(self, row, role, fresh, client, params, body):
+        owner = role if role in (COORDINATOR, REGENCY) else COORDINATOR
+        subscription = self.subscriptions[owner] if row.resource != "missing" else MISSING_ID
+        if fresh:
+            subscription = self.new_subscription(owner)  # made for this call, which ends it
+        params["subscription_id"] = subscription
         return client, params, body
 
     def _delivery(self, row, role, fresh, client, params, body):

@@ -7,11 +7,12 @@ import hashlib
 import hmac
 import json
 import time
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from shared.timezones import WIB
 from tests.broker import eventually, free_port
-from tests.databases import require_postgres
 from tests.e2e.helpers import (
     PUNTEN, case_when, clean_water_report, csrf_of, every, report, signed_in,
 )
@@ -51,16 +52,16 @@ class World:
         return every(self.admin, "/deliveries", **params)
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def world(request, tmp_path_factory):
-    if request.param == "postgresql":
-        require_postgres()
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    """One system on SQLite: what differs on PostgreSQL (claiming deliveries) is
+    tests/service/test_delivery_fan_out.py's."""
     folder = tmp_path_factory.mktemp("delivery")
     mailbox = Mailbox(folder / "mail", free_port()).start()
     provider = HttpReceiver(folder / "provider", free_port()).start()
     hooks = HttpReceiver(folder / "hooks", free_port()).start()
     provider_url = f"http://127.0.0.1:{provider.port}"
-    system = System(folder / "system", database=request.param, env={
+    system = System(folder / "system", env={
         "JEMBATAN_PUBLIC_URL": PUBLIC_URL,
         "JEMBATAN_SMTP_URL": f"smtp://127.0.0.1:{mailbox.port}",
         "JEMBATAN_MAIL_FROM": "Jembatan Kota Batu <jembatan@batukota.go.id>",
@@ -292,6 +293,20 @@ def test_a_person_sets_addresses_and_choices_on_the_settings_page(world):
     assert events["comment_added"] == ["sms"]
     assert events["case_routed"] == [] and events["deadline_missed"] == []
 
+    # Following a village's clean-water cases, a village of another district refused.
+    page = web.get(world.system.root + "/settings")
+    refused = web.post(world.system.root + "/settings/subscriptions", data={
+        "csrf_token": csrf_of(page.text), "category": "air-bersih", "village": "35.79.03.2002"})
+    assert refused.status_code == 404 and 'id="village-error"' in refused.text
+    followed = web.post(world.system.root + "/settings/subscriptions", data={
+        "csrf_token": csrf_of(refused.text), "category": "air-bersih", "village": PUNTEN})
+    assert "Anda kini mengikutinya." in followed.text
+    following, = every(coordinator, "/subscriptions")
+    assert (following["category"], following["village"]) == ("air-bersih", PUNTEN)
+    web.post(world.system.root + f"/settings/subscriptions/{following['id']}/delete",
+             data={"csrf_token": csrf_of(followed.text)})
+    assert every(coordinator, "/subscriptions") == []
+
 
 @pytest.mark.parametrize("body,field", [
     ({"phone": "021-555-1234"}, "phone"),            # a landline: no SMS
@@ -436,3 +451,66 @@ def test_an_announcement_sent_and_read_on_the_web_app(world):
     reminded = coordinator.post(system.root + f"/announcements/{announcement_id}/remind",
                                 data={"csrf_token": csrf_of(page.text)})
     assert reminded.status_code == 200 and "Pengingat terkirim" in reminded.text
+
+
+# -- following more, and the daily digest (last: it moves the clock a day on) ---------------------
+
+REGENCY_EMAIL, JUNREJO_EMAIL = "staf.walikota@example.org", "kec.junrejo@example.org"
+
+
+def test_the_regency_office_follows_a_category_and_hears_of_every_new_case_of_it(world):
+    regency = world.system.regency()
+    ok(regency.request("PUT", "/me/channels", {"email": REGENCY_EMAIL}))
+    followed = ok(regency.post("/subscriptions", {"category": "air-bersih"}), 201)
+    assert any(s["id"] == followed["id"] for s in every(regency, "/subscriptions"))
+    elsewhere = regency.post("/subscriptions", {"village": "35.07.01.2001"})
+    assert elsewhere.status_code == 404 and "village" in elsewhere.json()["error"]["details"]
+    eventually(lambda: ok(regency.get("/me/preferences"))["reachable"]["email"], timeout=30)
+
+    case = routed_case(world, "Air bersih tidak mengalir di RW 03")
+    number = case["tracking_number"]
+    mail = eventually(lambda: [m for m in world.mailbox.messages()
+                               if m["To"].addresses[0].addr_spec == REGENCY_EMAIL
+                               and number in m["Subject"]], timeout=30)
+    assert {m["Subject"] for m in mail} >= {f"Kasus {number} dirutekan"}
+    assert any(n["case_id"] == case["id"] for n in every(regency, "/notifications"))
+    # Unfollowed: the next case of the category tells the office nothing.
+    assert regency.delete(f"/subscriptions/{followed['id']}").status_code == 204
+    later = routed_case(world, "Air bersih keruh di RW 05")
+    eventually(lambda: world.mail_to(PDAM_EMAIL, later["tracking_number"]), timeout=30)
+    assert not any(n["case_id"] == later["id"] for n in every(regency, "/notifications"))
+
+
+def test_a_coordinator_who_takes_the_daily_digest_gets_one_email_the_next_morning(world):
+    system = world.system
+    junrejo = system.coordinator("35.79.03")
+    ok(junrejo.request("PUT", "/me/channels", {"email": JUNREJO_EMAIL}))
+    assert ok(junrejo.request("PUT", "/me/preferences", {"digest": True}))["digest"] is True
+    eventually(lambda: ok(junrejo.get("/me/preferences"))["reachable"]["email"], timeout=30)
+    village = system.village(JUNREJO_VILLAGE)
+    case = case_when(world.admin, report(village, clean_water_report(
+        title="Air mati di Junrejo"))["case_id"], "routed")
+
+    def held():  # the case opened, and routed
+        mine = [d for d in world.deliveries(status="held") if d["address"] == JUNREJO_EMAIL]
+        return len(mine) == 2 and mine
+
+    waiting = eventually(held, timeout=30)
+    assert not [m for m in world.mailbox.messages()
+                if m["To"].addresses[0].addr_spec == JUNREJO_EMAIL]
+
+    # The next morning at 07:01 WIB, one email gathers them all.
+    now = datetime.now(timezone.utc)
+    tomorrow = (now.astimezone(WIB) + timedelta(days=1)).replace(hour=7, minute=1, second=0,
+                                                                  microsecond=0)
+    system.set_clock(tomorrow.astimezone(timezone.utc))
+    digest, = eventually(lambda: [m for m in world.mailbox.messages()
+                                  if m["To"].addresses[0].addr_spec == JUNREJO_EMAIL],
+                         timeout=90)
+    assert digest["Subject"] == "Ringkasan harian Jembatan: 2 kabar"
+    text = digest.get_content()
+    assert f"Laporan baru dari {case['village']['name']}" in text
+    assert f"Kasus {case['tracking_number']} dirutekan" in text
+    assert f"{PUBLIC_URL}/cases/{case['id']}" in text
+    assert {d["status"] for d in world.deliveries() if d["id"] in
+            {w["id"] for w in waiting}} == {"digested"}

@@ -48,17 +48,20 @@ def case(system):
 @pytest.fixture(scope="module")
 def values(system, case):
     """What each path value of a page is: the case above, its first task and its photo, an
-    actor made for the rows that manage actors, an announcement of Bumiaji's coordinator, a
-    static file."""
+    actor made for the rows that manage actors, an announcement and a subscription of
+    Bumiaji's coordinator, a static file."""
     made = system.admin().post("/actors", {"role": "village", "scope": "35.79.02.2003",
                                            "name": "Kaur Matriks", "username": "kaur.matriks"})
     assert made.status_code == 201, made.text
     announced = system.coordinator().post("/announcements", {
         "title": "Uji halaman", "body": "Pengumuman uji", "district": "35.79.02"})
     assert announced.status_code == 201, announced.text
+    followed = system.coordinator().post("/subscriptions", {"overdue": True})
+    assert followed.status_code == 201, followed.text
     return {"case_id": case["id"], "task_id": case["tasks"][0]["id"],
             "attachment_id": case["photo"], "actor_id": made.json()["id"], "name": "app.css",
-            "announcement_id": announced.json()["id"]}
+            "announcement_id": announced.json()["id"],
+            "subscription_id": followed.json()["id"]}
 
 
 def address(url, values):

@@ -198,3 +198,41 @@ def test_a_report_without_a_photo_is_sent_as_a_browser_sends_it(system):
     assert sent.status_code == 200 and "/cases/JBT-" in sent.url, sent.text[:500]
     assert "Laporan terkirim" in sent.text and "Lampu jalan mati di Jl. Sisir" in sent.text
     assert "-7.87, 112.52" in sent.text
+
+
+def test_an_announcement_sent_in_one_browser_is_read_in_another(system, browsers):
+    coordinator = browsers("kecamatan").sign_in("kec.bumiaji")
+    coordinator.open("/announcements").check_page("announcements")
+    coordinator.press("Kirim pengumuman")
+    coordinator.check_page("announcement-new")
+    coordinator.type("#title", "Jadwal vaksinasi campak")
+    coordinator.press("Kirim ke semua desa")  # no text yet
+    assert coordinator.errors_of("#body")
+    coordinator.type("#body", "Sabtu 12 Desember, pukul 08.00, di Puskesmas Bumiaji.")
+    coordinator.press("Kirim ke semua desa")
+    assert "Pengumuman terkirim" in coordinator.text()
+    assert "Dibaca 0 dari" in coordinator.text()
+
+    village = browsers("desa").sign_in("desa.punten")
+    village.open("/announcements")
+    assert "Belum dibaca" in village.text()
+    village.find("main a[href^='/announcements/']").click()
+    assert "Puskesmas Bumiaji" in village.text()
+    village.check_page("announcement")
+
+    coordinator.wait_for_text("Dibaca 1 dari")
+    coordinator.check_page("announcement-receipts")
+    coordinator.press("Ingatkan desa yang belum membaca")
+    assert "Pengingat terkirim" in coordinator.text()
+
+
+def test_the_settings_page_reads_well_on_a_phone(system, browsers):
+    agency = browsers("instansi").sign_in("pdam-batu")
+    agency.open("/settings").check_page("settings")
+    agency.type("#phone", "0812 3456")
+    agency.press("Simpan alamat")
+    assert agency.errors_of("#phone")
+    agency.type("#phone", "0812 3456 7890")
+    agency.press("Simpan alamat")
+    assert "Alamat tersimpan" in agency.text()
+    assert agency.find("#email").get_attribute("value") == ""  # none given: none shown
