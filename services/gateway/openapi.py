@@ -192,6 +192,10 @@ def document():
     schemas_of["AnnouncementInput"]["oneOf"] = [
         {"required": ["district"], "not": {"required": ["regency"]}},
         {"required": ["regency"], "not": {"required": ["district"]}}]
+    # SubscriptionInput.follows_something: a category, a village, or the overdue cases.
+    schemas_of["SubscriptionInput"]["anyOf"] = [
+        {"required": ["category"]}, {"required": ["village"]},
+        {"required": ["overdue"], "properties": {"overdue": {"enum": [True]}}}]
     only_null_besides(document)
     return document
 
