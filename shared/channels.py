@@ -18,7 +18,9 @@ from shared.i18n import text
 EMAIL, SMS, WHATSAPP, WEBHOOK = "email", "sms", "whatsapp", "webhook"
 PERSONAL_CHANNELS = (EMAIL, SMS, WHATSAPP)  # what an actor chooses, per kind of event
 CHANNELS = PERSONAL_CHANNELS + (WEBHOOK,)
-INBOX = "inbox"  # always: every notification is in the party's inbox
+# A delivery's states (services/notifications/delivery.py): held and digested are an email's
+# that waits for, then went into, a daily digest.
+DELIVERY_STATUSES = ("pending", "sending", "sent", "failed", "held", "digested")
 
 # After +62: an 8, then the operator's prefix and the subscriber number, 9 to 12 digits in all.
 MOBILE = re.compile(r"\+628[1-9][0-9]{7,10}")

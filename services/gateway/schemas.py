@@ -9,7 +9,9 @@ from services.gateway import accounts
 from shared import paging, policy
 from shared.categories import CODES as CATEGORY_CODES
 from shared.commands import JsonBoolean, PLAIN_TEXT, Text, optional_text, required_text
-from shared.channels import CHANNELS, PERSONAL_CHANNELS, email_address, phone_number
+from shared.channels import (
+    CHANNELS, DELIVERY_STATUSES, PERSONAL_CHANNELS, email_address, phone_number,
+)
 from shared.events import NOTIFIED_EVENTS, SEVERITIES, TASK_ROLES
 from shared.i18n import LANGUAGES
 
@@ -555,9 +557,6 @@ class WebhookOut(Schema):
 class WebhookCreated(WebhookOut):
     secret = fields.String(required=True, metadata={
         "description": "the key of every delivery's signature; shown in this answer only"})
-
-
-DELIVERY_STATUSES = ("pending", "sending", "sent", "failed", "held", "digested")
 
 
 class DeliveryQuery(Page):

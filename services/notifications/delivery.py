@@ -16,7 +16,6 @@ from shared.policy import party
 
 PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
 HELD, DIGESTED = "held", "digested"  # an email waiting for the daily digest, and put in one
-STATUSES = (PENDING, SENDING, SENT, FAILED, HELD, DIGESTED)
 DIGEST = "digest"  # the kind of a digest's own delivery
 
 # The kinds of news that ask the party to act now: told by SMS as well as email by default.

@@ -9,7 +9,7 @@ import pytest
 
 from services.notifications import delivery, outgoing
 from shared import events
-from shared.channels import normalise_email, normalise_phone
+from shared.channels import DELIVERY_STATUSES, normalise_email, normalise_phone
 
 NOW = datetime(2026, 12, 4, 8, 0, tzinfo=timezone.utc)
 
@@ -136,3 +136,8 @@ def test_an_smtp_url_of_another_scheme_is_refused():
                                           ("::1", True), ("8.8.8.8", False)])
 def test_a_webhook_may_not_reach_the_machines_inside(host, private):
     assert outgoing.private_address(host) is private
+
+
+def test_the_contract_names_every_state_a_delivery_takes():
+    assert set(DELIVERY_STATUSES) == {delivery.PENDING, delivery.SENDING, delivery.SENT,
+                                      delivery.FAILED, delivery.HELD, delivery.DIGESTED}
