@@ -91,6 +91,8 @@ def compose_digests(store, now):
                 held = unit.session.scalars(select(Delivery).where(
                     Delivery.target == target, Delivery.status == delivery.HELD,
                     Delivery.created_at < moment).order_by(Delivery.created_at)).all()
+                if not held:  # gathered meanwhile by another replica
+                    continue
                 digest = Delivery(
                     id=str(uuid.uuid4()), source=f"{delivery.DIGEST}:{moment:%Y-%m-%dT%H}",
                     target=target, party=held[0].party, channel=EMAIL,
