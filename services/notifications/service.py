@@ -59,7 +59,10 @@ def webhook_view(webhook):
             "party": webhook.party, "created_at": iso(webhook.created_at)}
 
 
-def delivery_view(row, attempts):
+def delivery_view(session, row):
+    """A delivery with every attempt, oldest first."""
+    attempts = session.scalars(select(DeliveryAttempt).where(
+        DeliveryAttempt.delivery_id == row.id).order_by(DeliveryAttempt.id)).all()
     return {"id": row.id, "channel": row.channel, "status": row.status, "party": row.party,
             "target": row.target, "address": row.address, "event": row.event_type,
             "source": row.source, "attempts": row.attempts, "last_error": row.last_error,
@@ -485,12 +488,7 @@ class NotificationsService:
         rows = select(Delivery).where(*conditions).order_by(Delivery.created_at.desc(),
                                                             Delivery.id)
         with self.db.read() as session:
-            def view(row):
-                attempts = session.scalars(select(DeliveryAttempt).where(
-                    DeliveryAttempt.delivery_id == row.id).order_by(DeliveryAttempt.id)).all()
-                return delivery_view(row, attempts)
-
-            return paging.read_page(session, query, rows, view)
+            return paging.read_page(session, query, rows, lambda row: delivery_view(session, row))
 
     @rpc(expected_exceptions=DOMAIN_ERRORS)
     def retry_delivery(self, actor, delivery_id):
@@ -507,9 +505,7 @@ class NotificationsService:
             row.status, row.attempts, row.next_attempt_at = delivery.PENDING, 0, utcnow()
         self.sender.wake()
         with self.db.read() as session:
-            row = session.get(Delivery, delivery_id)
-            return delivery_view(row, session.scalars(select(DeliveryAttempt).where(
-                DeliveryAttempt.delivery_id == row.id).order_by(DeliveryAttempt.id)).all())
+            return delivery_view(session, session.get(Delivery, delivery_id))
 
     @rpc
     def health(self):
