@@ -4,6 +4,7 @@ The gateway parses requests with these schemas (and documents them in OpenAPI); 
 loads what it receives through the same schema, so its RPC is safe for any caller.
 """
 import re
+from functools import lru_cache
 
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
@@ -222,11 +223,18 @@ def not_an_object():
                             {"body": [text("Harus berupa objek JSON.", "Must be a JSON object.")]})
 
 
+@lru_cache(maxsize=None)
+def schema(schema_class):
+    """The one instance of a schema class (a schema holds no state between loads, and building
+    one costs more than a load)."""
+    return schema_class()
+
+
 def load(schema_class, data):
     """Load `data` through a command schema; raises shared.errors.ValidationFailed."""
     if not isinstance(data, dict):
         raise not_an_object()
     try:
-        return schema_class().load(data)
+        return schema(schema_class).load(data)
     except ValidationError as exc:
         raise ValidationFailed(text("Isian tidak sah.", "Invalid input."), exc.messages) from None

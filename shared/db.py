@@ -1,32 +1,39 @@
 """Each service's own database: engine, the transactional outbox and idempotent consumption.
 
 A service writes its state change and the events that announce it in one transaction
-(`Store.transaction`). Right after the commit they are published with confirms and marked
-sent; a periodic sweep publishes whatever a crash or an absent broker left behind.
+(`Store.transaction`). Right after the commit they go to the store's relay (`OutboxRelay`), a
+greenthread that publishes whatever has been committed meanwhile as one batch with publisher
+confirms and marks the batch published in one statement; it also sweeps up, every few
+seconds, whatever a crash or an absent broker left behind.
 A consumer passes the event it handles: the `(consumer, event_id)` row is written in the same
 transaction, so a redelivered event is recognised and does nothing.
 """
 import json
 import logging
+import time
 from contextlib import contextmanager
 from datetime import timedelta, timezone
 
 import eventlet
+from eventlet.queue import Empty, LightQueue
 from nameko.extensions import DependencyProvider
 from sqlalchemy import (
     Column, DateTime, Integer, MetaData, String, Table, Text, TypeDecorator, create_engine,
     delete, event, insert, select, update,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import sessionmaker
 
 from shared import config, migrations
 from shared.events import make_event, utcnow
-from shared.messaging import DEAD_LETTER_QUEUE, EventPublisher
+from shared.messaging import DEAD_LETTER_QUEUE, EventPublisher, event_message
 
 log = logging.getLogger(__name__)
 
 SWEEP_INTERVAL_SECONDS = 2.0
 SWEEP_GRACE = timedelta(seconds=5)  # rows younger than this are being published after commit
+BATCH = 200                          # the most events the relay publishes in one batch
+STOP_FLUSH_SECONDS = 5               # how long a stopping service may take to publish the rest
 CLEANUP_EVERY_ROUNDS = 1800          # about once an hour
 OUTBOX_RETENTION = timedelta(days=7)
 # Longer than any redelivery can take: a mark older than this is never needed again.
@@ -111,6 +118,7 @@ class UnitOfWork:
         self.session = session
         self._store = store
         self.envelopes = []
+        self.messages = []
         session.info["unit"] = self
 
     @staticmethod
@@ -121,11 +129,12 @@ class UnitOfWork:
 
     def emit(self, event_type, payload, correlation_id):
         envelope = make_event(event_type, payload, self._store.service, correlation_id)
+        body = json.dumps(envelope)
         self.session.execute(insert(self._store.outbox).values(
-            event_id=envelope["event_id"], type=event_type, body=json.dumps(envelope),
-            created_at=utcnow(),
+            event_id=envelope["event_id"], type=event_type, body=body, created_at=utcnow(),
         ))
         self.envelopes.append(envelope)
+        self.messages.append(event_message(body, event_type, envelope["event_id"]))
         return envelope
 
 
@@ -150,9 +159,8 @@ class Store:
         self.snapshots = sessionmaker(snapshot, expire_on_commit=False)
         publishes = amqp_uri and self.outbox is not None
         self.publisher = EventPublisher(amqp_uri) if publishes else None
-        self._relay_lock = eventlet.semaphore.Semaphore()
+        self.relay = OutboxRelay(self) if publishes else None
         self._leases = {}
-        self._sweeper = None
 
     def migrate(self):
         """Bring the schema up to date with this service's migrations."""
@@ -181,8 +189,8 @@ class Store:
                     self._mark_processed(session, consumed_event)
                 unit = UnitOfWork(session, self)
                 yield unit
-        if unit.envelopes:
-            self.publish_committed(unit.envelopes)
+        if unit.messages and self.relay is not None:
+            self.relay.submit(unit.messages)
 
     def handle_once(self, event, handler):
         """Run `handler(unit)` for an event in one transaction, unless it was handled already."""
@@ -193,63 +201,33 @@ class Store:
             log.info("%s: %s %s was already handled", self.service, event.type, event.event_id)
 
     def _mark_processed(self, session, consumed_event):
-        seen = session.execute(select(self.processed.c.event_id).where(
-            self.processed.c.consumer == self.service,
-            self.processed.c.event_id == consumed_event.event_id)).first()
-        if seen:
+        # One statement: a row already there (handled before, or by a concurrent twin that
+        # committed first) inserts nothing.
+        insert_new = (postgresql.insert if self.engine.dialect.name == "postgresql"
+                      else sqlite.insert)
+        marked = session.execute(insert_new(self.processed).values(
+            consumer=self.service, event_id=consumed_event.event_id, processed_at=utcnow(),
+        ).on_conflict_do_nothing()).rowcount
+        if not marked:
             raise Duplicate(consumed_event.event_id)
-        # A concurrent twin that commits first makes this insert fail: the handler is retried
-        # and then finds the row.
-        session.execute(insert(self.processed).values(
-            consumer=self.service, event_id=consumed_event.event_id, processed_at=utcnow()))
 
-    # -- the outbox relay -------------------------------------------------------------------
+    # -- the outbox --------------------------------------------------------------------------
 
-    def publish_committed(self, envelopes):
-        """Publish what a transaction just committed, at once; the sweep retries a failure."""
-        if self.publisher is None:
-            return
-        published = []
-        try:
-            for envelope in envelopes:
-                self.publisher.publish(envelope)
-                published.append(envelope["event_id"])
-        except Exception as exc:  # the broker is away: the rows wait for the sweep
-            log.warning("%s: publishing after commit failed, the sweep will retry: %s",
-                        self.service, exc)
-        self._mark_published(published)
-
-    def _mark_published(self, event_ids):
+    def mark_published(self, event_ids):
         if event_ids:
             with self.sessions() as session, session.begin():
                 session.execute(update(self.outbox).where(self.outbox.c.event_id.in_(event_ids))
                                 .values(published_at=utcnow()))
 
-    def relay(self, older_than=timedelta(0)):
-        """Publish the pending outbox rows created before `older_than` ago, oldest first.
-
-        The sweep passes a grace period, so that it leaves alone what `publish_committed` is
-        publishing right now. Returns how many were sent.
-        """
-        sent = 0
-        with self._relay_lock:
-            while True:
-                with self.sessions() as session:
-                    rows = session.execute(
-                        select(self.outbox.c.event_id, self.outbox.c.body)
-                        .where(self.outbox.c.published_at.is_(None),
-                               self.outbox.c.created_at <= utcnow() - older_than)
-                        .order_by(self.outbox.c.seq).limit(100)).all()
-                published = []
-                try:
-                    for event_id, body in rows:
-                        self.publisher.publish(json.loads(body))
-                        published.append(event_id)
-                finally:
-                    self._mark_published(published)
-                sent += len(published)
-                if len(rows) < 100:
-                    return sent
+    def pending(self, older_than, limit):
+        """The oldest pending outbox rows created before `older_than` ago, as messages."""
+        with self.sessions() as session:
+            rows = session.execute(
+                select(self.outbox.c.event_id, self.outbox.c.type, self.outbox.c.body)
+                .where(self.outbox.c.published_at.is_(None),
+                       self.outbox.c.created_at <= utcnow() - older_than)
+                .order_by(self.outbox.c.seq).limit(limit)).all()
+        return [event_message(body, event_type, event_id) for event_id, event_type, body in rows]
 
     def forget_old_messages(self):
         """Drop published outbox rows and processed-event marks past their retention."""
@@ -261,23 +239,10 @@ class Store:
             session.execute(delete(self.processed).where(
                 self.processed.c.processed_at < processed_before))
 
-    def start_sweeper(self):
-        def sweep():
-            rounds = 0
-            while True:
-                eventlet.sleep(SWEEP_INTERVAL_SECONDS)
-                rounds += 1
-                try:
-                    self.relay(older_than=SWEEP_GRACE)
-                    if rounds % CLEANUP_EVERY_ROUNDS == 0:
-                        self.forget_old_messages()
-                except Exception:
-                    log.exception("%s: outbox sweep failed", self.service)
-
-        if self.publisher is not None:
-            self.publisher.declare()
-            self.relay()
-            self._sweeper = eventlet.spawn(sweep)
+    def start_relay(self):
+        """Publish what is pending, then keep publishing (see OutboxRelay)."""
+        if self.relay is not None:
+            self.relay.start()
 
     def lease(self, name, seconds):
         """This process's lease `name` in this database (see shared/lease.py)."""
@@ -311,12 +276,111 @@ class Store:
             return len(session.execute(
                 select(self.outbox.c.seq).where(self.outbox.c.published_at.is_(None))).all())
 
-    def close(self):
-        if self._sweeper is not None:
-            self._sweeper.kill()
+    def close(self, flush=True):
+        """Stop: publish what was committed (`flush`, within STOP_FLUSH_SECONDS), close."""
+        if self.relay is not None:
+            self.relay.stop(flush)
         if self.publisher is not None:
             self.publisher.close()
         self.engine.dispose()
+
+
+class OutboxRelay:
+    """The greenthread that publishes a store's outbox.
+
+    `submit` hands it what a transaction just committed; it publishes everything handed to it
+    meanwhile as one batch (EventPublisher.publish_many: one wait for all the confirms) and
+    marks the batch published in one statement, so that a busy service pays one round trip
+    and one write per batch, not per event, and no worker waits on the broker. Every
+    SWEEP_INTERVAL_SECONDS it also publishes pending rows older than SWEEP_GRACE (what a
+    crash or an absent broker left behind) and keeps its connection alive. A row published
+    twice (a crash between the confirm and the mark) is recognised by its consumers.
+    """
+
+    def __init__(self, store):
+        self.store = store
+        self.publisher = store.publisher
+        self.waiting = LightQueue()
+        self._thread = None
+        self._stopping = False
+
+    def submit(self, messages):
+        for message in messages:
+            self.waiting.put(message)
+
+    def start(self):
+        # What a stopped process left is published by the first sweep, with the grace that
+        # leaves alone what a replica running beside this one is publishing right now.
+        self.publisher.declare()
+        self._thread = eventlet.spawn(self._run)
+
+    def stop(self, flush=True):
+        if self._thread is None:
+            return
+        self._stopping = True
+        self.waiting.put(None)  # wakes the loop, which publishes what came before, then ends
+        if flush:
+            with eventlet.Timeout(STOP_FLUSH_SECONDS, False):
+                self._thread.wait()
+        self._thread.kill()
+        self._thread = None
+
+    def publish(self, messages):
+        """Publish messages, mark those the broker took; how many it took."""
+        try:
+            taken = self.publisher.publish_many(messages)
+        except Exception as exc:  # the broker is away: the rows wait for the sweep
+            log.warning("%s: publishing %d events failed, the sweep will retry: %s",
+                        self.store.service, len(messages), exc)
+            return 0
+        if len(taken) < len(messages):
+            log.error("%s: the broker refused %d events (no queue?); the sweep will retry",
+                      self.store.service, len(messages) - len(taken))
+        self.store.mark_published(taken)
+        return len(taken)
+
+    def publish_pending(self, older_than=timedelta(0)):
+        """Publish the pending outbox rows created before `older_than` ago, oldest first;
+        how many were published."""
+        sent = 0
+        while True:
+            batch = self.store.pending(older_than, BATCH)
+            taken = self.publish(batch) if batch else 0
+            sent += taken
+            if len(batch) < BATCH or taken < len(batch):
+                return sent
+
+    def _next_batch(self, timeout):
+        """What was submitted, up to BATCH messages, waiting up to `timeout` for the first."""
+        try:
+            batch = [self.waiting.get(timeout=timeout)]
+        except Empty:
+            return []
+        while len(batch) < BATCH:
+            try:
+                batch.append(self.waiting.get_nowait())
+            except Empty:
+                break
+        return batch
+
+    def _run(self):
+        next_sweep, rounds = time.monotonic() + SWEEP_INTERVAL_SECONDS, 0
+        while True:
+            batch = self._next_batch(max(0.0, next_sweep - time.monotonic()))
+            messages = [m for m in batch if m is not None]
+            if messages:
+                self.publish(messages)
+            if self._stopping and None in batch:
+                return
+            if time.monotonic() >= next_sweep:
+                next_sweep, rounds = time.monotonic() + SWEEP_INTERVAL_SECONDS, rounds + 1
+                try:
+                    self.publish_pending(older_than=SWEEP_GRACE)
+                    if rounds % CLEANUP_EVERY_ROUNDS == 0:
+                        self.store.forget_old_messages()
+                    self.publisher.keep_alive()
+                except Exception:
+                    log.exception("%s: outbox sweep failed", self.store.service)
 
 
 class Database(DependencyProvider):
@@ -335,13 +399,13 @@ class Database(DependencyProvider):
             self.prepare(self.store)
 
     def start(self):
-        self.store.start_sweeper()
+        self.store.start_relay()
 
     def stop(self):
         self.store.close()
 
     def kill(self):
-        self.store.close()
+        self.store.close(flush=False)
 
     def get_dependency(self, worker_ctx):
         return self.store

@@ -266,6 +266,9 @@ class Envelope(Schema):
     payload = fields.Dict(required=True)
 
 
+ENVELOPE = Envelope()  # a schema is built once: building one costs more than a load
+
+
 @dataclass(frozen=True)
 class Event:
     event_id: str
@@ -302,7 +305,7 @@ def parse_event(body):
     if not isinstance(body, dict):
         raise InvalidEvent(f"body is {type(body).__name__}, not a JSON object")
     try:
-        envelope = Envelope().load(body)
+        envelope = ENVELOPE.load(body)
         payload = PAYLOAD_SCHEMAS[envelope["type"]].load(envelope["payload"])
     except ValidationError as exc:
         raise InvalidEvent(f"schema: {exc.messages}") from exc

@@ -16,20 +16,23 @@ The holes nameko leaves (docs/decisions/0003) are closed here, once:
 import json
 import logging
 import socket
+import time
 import traceback
 import uuid
+from dataclasses import dataclass, field
 from functools import partial
 
+import amqp
 import eventlet
 from amqp.exceptions import AccessRefused, ChannelError
-from kombu import Connection, Exchange, Producer, Queue, binding, serialization
+from kombu import Connection, Exchange, Queue, binding, serialization
 from kombu.exceptions import OperationalError
 from nameko.exceptions import ContainerBeingKilled
 from nameko.messaging import Consumer, QueueConsumer
 from nameko.amqp.publish import Publisher
 from nameko.constants import (
     AMQP_SSL_CONFIG_KEY, AMQP_URI_CONFIG_KEY, DEFAULT_SERIALIZER, LOGIN_METHOD_CONFIG_KEY,
-    SERIALIZER_CONFIG_KEY,
+    NON_PERSISTENT, SERIALIZER_CONFIG_KEY,
 )
 from nameko.rpc import ReplyListener, Responder, Rpc as NamekoRpc, RpcConsumer, get_rpc_exchange
 
@@ -191,58 +194,149 @@ def check_broker(amqp_uri, timeout=5):
         connection.release()
 
 
-class EventPublisher:
-    """Publishes envelopes to the events exchange, confirmed and mandatory.
+@dataclass
+class Outgoing:
+    """One message to publish: persistent, mandatory, confirmed."""
 
-    One connection per process, used by one greenthread at a time.
+    body: bytes
+    exchange: str
+    routing_key: str
+    message_id: str | None = None
+    headers: dict = field(default_factory=dict)
+    content_type: str = "application/json"
+    content_encoding: str = "utf-8"
+
+
+def event_message(body, event_type, event_id):
+    """The message of an event envelope already serialised as `body` (a str), signed."""
+    content = body.encode("utf-8")
+    return Outgoing(content, EVENTS_EXCHANGE.name, event_type, event_id,
+                    {signing.SIGNATURE_HEADER: signing.signature(content)})
+
+
+class NotConfirmed(Exception):
+    """The broker did not take a message: unroutable (no queue), refused, or no answer."""
+
+
+class EventPublisher:
+    """Publishes to the broker with publisher confirms, many messages at a time.
+
+    A batch is written to the channel at once and its confirms are awaited together (one
+    round trip for the batch, not one per message); a message is taken only when the broker
+    confirmed it and did not return it as unroutable (`mandatory`). One connection per
+    publisher, used by one greenthread at a time.
     """
 
     def __init__(self, amqp_uri):
         self.amqp_uri = amqp_uri
         self._connection = None
+        self._channel = None
         self._lock = eventlet.semaphore.Semaphore()
         self._declared = False
+        self._next_tag = 1
+        self._unconfirmed = {}   # delivery tag -> message id
+        self._refused = set()    # message ids returned or nacked
 
-    def _producer(self):
-        if self._connection is None:
-            self._connection = connect(self.amqp_uri)
-        if not self._declared:
+    def _open(self):
+        if self._channel is None:
+            self._connection = Connection(self.amqp_uri, heartbeat=30, connect_timeout=5)
             self._connection.ensure_connection(max_retries=3)
-            require_topology(self._connection)
-            self._declared = True
-        return Producer(self._connection.default_channel)
+            if not self._declared:
+                require_topology(self._connection)
+                self._declared = True
+            channel = self._connection.channel()
+            channel.confirm_select()
+            channel.events["basic_ack"].add(self._acknowledged)
+            channel.events["basic_nack"].add(self._refused_by_broker)
+            channel.events["basic_return"].add(self._returned)
+            self._channel, self._next_tag = channel, 1
+        return self._channel
 
-    def publish(self, envelope):
-        """Publish one event envelope, routed by its type, signed (shared/signing.py)."""
-        body = json.dumps(envelope)
-        self.publish_raw(body, exchange=EVENTS_EXCHANGE, routing_key=envelope["type"],
-                         message_id=envelope["event_id"],
-                         headers={signing.SIGNATURE_HEADER: signing.signature(body.encode("utf-8"))})
+    def _settled(self, delivery_tag, multiple):
+        tags = ([t for t in self._unconfirmed if t <= delivery_tag] if multiple
+                else [delivery_tag])
+        return [self._unconfirmed.pop(t) for t in tags if t in self._unconfirmed]
 
-    def publish_raw(self, body, exchange, routing_key, headers=None, message_id=None,
-                    content_type="application/json", content_encoding="utf-8"):
-        """Publish a body as it is: persistent, mandatory, confirmed; raises if not routed."""
+    def _acknowledged(self, delivery_tag, multiple):
+        self._settled(delivery_tag, multiple)
+
+    def _refused_by_broker(self, delivery_tag, multiple):
+        self._refused.update(self._settled(delivery_tag, multiple))
+
+    def _returned(self, exc, exchange, routing_key, message):
+        # The broker returns an unroutable message before it confirms it.
+        self._refused.add(message.properties.get("message_id"))
+
+    def publish_many(self, messages):
+        """Publish `messages` (Outgoing), waiting for the broker's confirms of all of them;
+        the ids of those the broker took. Raises when the connection fails."""
         with self._lock:
             try:
-                self._producer().publish(
-                    body, exchange=exchange, routing_key=routing_key,
-                    content_type=content_type or "application/octet-stream",
-                    content_encoding=content_encoding or "binary", delivery_mode=2,
-                    mandatory=True, message_id=message_id, headers=headers or {}, retry=False)
+                channel = self._open()
+                self._refused.clear()
+                for message in messages:
+                    channel.basic_publish(
+                        amqp.Message(message.body, delivery_mode=2,
+                                     content_type=message.content_type,
+                                     content_encoding=message.content_encoding,
+                                     message_id=message.message_id,
+                                     application_headers=message.headers),
+                        exchange=message.exchange, routing_key=message.routing_key,
+                        mandatory=True)
+                    self._unconfirmed[self._next_tag] = message.message_id
+                    self._next_tag += 1
+                deadline = time.monotonic() + CONFIRM_TIMEOUT_SECONDS
+                while self._unconfirmed:
+                    self._connection.drain_events(timeout=max(0.01, deadline - time.monotonic()))
             except Exception:
                 self.close()
                 raise
+            return [m.message_id for m in messages if m.message_id not in self._refused]
+
+    def publish(self, envelope):
+        """Publish one event envelope, routed by its type, signed (shared/signing.py)."""
+        self.publish_one(event_message(json.dumps(envelope), envelope["type"],
+                                       envelope["event_id"]))
+
+    def publish_one(self, message):
+        if message.message_id is None:
+            message.message_id = uuid.uuid4().hex
+        if not self.publish_many([message]):
+            raise NotConfirmed(f"the broker did not take the message for {message.exchange!r} "
+                               f"/ {message.routing_key!r} (no queue, or refused)")
+
+    def publish_raw(self, body, exchange, routing_key, headers=None, message_id=None,
+                    content_type="application/json", content_encoding="utf-8"):
+        """Publish a body as it is: persistent, mandatory, confirmed; raises if not taken."""
+        if isinstance(body, str):
+            body = body.encode(content_encoding or "utf-8")
+        exchange = exchange.name if isinstance(exchange, Exchange) else exchange
+        self.publish_one(Outgoing(body, exchange, routing_key, message_id, dict(headers or {}),
+                                  content_type or "application/octet-stream",
+                                  content_encoding or "binary"))
+
+    def keep_alive(self):
+        """Send a heartbeat when one is due, so that an idle connection is not dropped."""
+        with self._lock:
+            if self._connection is not None:
+                try:
+                    self._connection.heartbeat_check()
+                except Exception:  # gone: the next publish connects again
+                    self.close()
 
     def declare(self):
         with self._lock:
-            self._producer()
+            try:
+                self._open()
+            except Exception:
+                self.close()
+                raise
 
     def messages_waiting(self, queue):
         """How many messages wait in a queue (the dead letters, for health)."""
         with self._lock:
             try:
-                producer = self._producer()
-                return producer.channel.queue_declare(queue.name, passive=True).message_count
+                return self._open().queue_declare(queue.name, passive=True).message_count
             except Exception:
                 self.close()
                 raise
@@ -253,8 +347,8 @@ class EventPublisher:
                 self._connection.release()
             except Exception:  # already broken: nothing left to release
                 pass
-        self._connection = None
-        self._declared = False
+        self._connection = self._channel = None
+        self._unconfirmed.clear()
 
 
 class ResilientQueueConsumer(QueueConsumer):
@@ -276,7 +370,13 @@ class ResilientQueueConsumer(QueueConsumer):
 
 
 class SigningPublisher(Publisher):
-    """Publishes an RPC answer with its signature (shared/signing.py)."""
+    """Publishes an RPC answer with its signature (shared/signing.py).
+
+    Without publisher confirms and not persistent: the answer goes to the caller's own
+    transient queue, and a caller that gets none times out whatever the broker said."""
+
+    use_confirms = False
+    delivery_mode = NON_PERSISTENT
 
     def publish(self, payload, **kwargs):
         signature = signing.reply_signature(kwargs.get("correlation_id"), payload)

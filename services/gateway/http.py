@@ -14,6 +14,7 @@ import eventlet
 from eventlet.event import Event
 from kombu.exceptions import OperationalError
 from marshmallow import ValidationError
+from nameko.constants import NON_PERSISTENT
 from nameko.exceptions import RemoteError, UnknownService
 from nameko.extensions import SharedExtension
 from nameko.rpc import RpcProxy
@@ -25,7 +26,7 @@ from werkzeug.wrappers import Request, Response
 
 from services.gateway import accounts, audit, limits, photos
 from services.gateway.models import Base
-from shared import config, policy, signing
+from shared import commands, config, policy, signing
 from shared.commands import not_an_object
 from shared.db import Store
 from shared.errors import Forbidden, JembatanError, NotFound, ValidationFailed
@@ -189,7 +190,7 @@ def read_json(request, schema=None, optional=False):
 def load_body(body, schema):
     """A body (the API's JSON, or a web form's fields) loaded through `schema`."""
     try:
-        return schema().load(body)
+        return commands.schema(schema).load(body)
     except ValidationError as exc:
         raise ValidationFailed(text("Isian tidak sah.", "Invalid input."), exc.messages) from None
 
@@ -204,7 +205,7 @@ def read_query(request, schema):
 
 def load_query(values, schema):
     try:
-        return schema().load(values)
+        return commands.schema(schema).load(values)
     except ValidationError as exc:
         raise ValidationFailed(text("Parameter tidak sah.", "Invalid query parameter."),
                                exc.messages) from None
@@ -266,13 +267,13 @@ class Gatekeeper(SharedExtension):
         self.per_address = limits.RateLimiter(config.rate_limit_per_address())
 
     def start(self):
-        self.store.start_sweeper()  # what the command line changed is published from here
+        self.store.start_relay()  # what the command line changed is published from here
 
     def stop(self):
         self.store.close()
 
     def kill(self):
-        self.store.close()
+        self.store.close(flush=False)
 
     def principal(self, request):
         """The principal of the request's bearer token, or None."""
@@ -485,6 +486,8 @@ class TimedRpcProxy(RpcProxy):
     def setup(self):
         self.timeout = config.rpc_timeout()
         self.options["expiration"] = self.timeout
+        # A call outlives nothing (it expires with the deadline): no need to write it to disk.
+        self.options["delivery_mode"] = NON_PERSISTENT
         super().setup()
 
     def get_dependency(self, worker_ctx):

@@ -116,20 +116,17 @@ class NotificationsService:
     def _notify(self, unit, event):
         """The notifications of an event (to each party told, and to each follower whose
         office is not), each with its deliveries; the deliveries made."""
-        now = utcnow()
-        made = []
         told = domain.recipients(event.type, event.payload)
         followers = [(f"actor:{actor_id}", "follower") for actor_id in
                      self._followers(unit.session, event, {party for party, _ in told})]
+        notifications = []
         for recipient, audience in told + followers:
             values = templates.params(event.type, event.payload, recipient)
             values["template"] = templates.template_key(event.type, audience, event.payload)
-            notification = Notification(
-                id=str(uuid.uuid4()), recipient=recipient, case_id=event.payload["case"]["id"],
-                type=event.type, event_id=event.event_id, params=values, created_at=now)
-            unit.session.add(notification)
-            made += self._deliveries(unit.session, notification, now)
-        return made
+            notifications.append({"recipient": recipient, "case_id": event.payload["case"]["id"],
+                                  "announcement_id": None, "event_id": event.event_id,
+                                  "params": values})
+        return self._fan_out(unit.session, event.type, notifications, utcnow())
 
     def _followers(self, session, event, told):
         """The actors following this case (by its category, village, or being overdue) whose
@@ -142,38 +139,50 @@ class NotificationsService:
         return sorted({s.actor_id for s in following
                        if delivery.follows(s, event.type, case)})
 
-    def _deliveries(self, session, notification, now):
-        """A delivery for each channel each actor of the party chose (and has), and one for
-        each webhook of the party that asked for this kind of event."""
-        available = available_channels()
-        kind, _, who = notification.recipient.partition(":")
+    def _fan_out(self, session, kind, notifications, now):
+        """Write notifications of one kind (dicts of recipient, case_id, announcement_id,
+        event_id, params), and a delivery for each channel each actor of the recipient chose
+        (and has), and one for each webhook of the recipient that asked for this kind; the
+        deliveries made. A few statements whatever the number of recipients."""
+        for notification in notifications:
+            notification.update(id=str(uuid.uuid4()), type=kind, created_at=now)
+        if not notifications:
+            return []
+        session.flush()  # what they refer to (an announcement) first
+        session.execute(insert(Notification), notifications)
+        recipients = {n["recipient"] for n in notifications}
+        parties = [r for r in recipients if not r.startswith("actor:")]
+        actors = [r.partition(":")[2] for r in recipients if r.startswith("actor:")]
         contacts = session.scalars(select(Contact).where(
-            Contact.actor_id == who if kind == "actor" else
-            Contact.party == notification.recipient, Contact.disabled.is_(False))).all()
+            or_(Contact.party.in_(parties), Contact.actor_id.in_(actors)),
+            Contact.disabled.is_(False))).all()
+        ids = [c.actor_id for c in contacts]
         digest = set(session.scalars(select(DigestChoice.actor_id).where(
-            DigestChoice.actor_id.in_([c.actor_id for c in contacts]),
-            DigestChoice.digest.is_(True))))
-        chosen = {}
-        for preference in session.scalars(select(Preference).where(
-                Preference.actor_id.in_([c.actor_id for c in contacts]),
-                Preference.event_type == notification.type)):
-            chosen[preference.actor_id] = {preference.event_type: preference.channels}
-        planned = [(f"actor:{contact.actor_id}", channel, address, contact.language,
-                    delivery.first_status(channel, contact.actor_id in digest))
-                   for contact in contacts
-                   for channel, address in delivery.personal_deliveries(
-                       contact, notification.type, chosen.get(contact.actor_id, {}), available)]
-        planned += [(f"webhook:{webhook.id}", WEBHOOK, webhook.url, "id", delivery.PENDING)
-                    for webhook in session.scalars(select(Webhook).where(
-                        Webhook.party == notification.recipient, Webhook.deleted_at.is_(None)))
-                    if notification.type in webhook.events]
-        rows = [Delivery(id=str(uuid.uuid4()), source=f"notification:{notification.id}",
-                         target=target, party=notification.recipient, channel=channel,
-                         address=address, language=language, event_type=notification.type,
-                         status=status, attempts=0, created_at=now,
-                         next_attempt_at=now if status == delivery.PENDING else None)
-                for target, channel, address, language, status in planned]
-        session.add_all(rows)
+            DigestChoice.actor_id.in_(ids), DigestChoice.digest.is_(True)))) if ids else set()
+        chosen = {p.actor_id: {kind: p.channels} for p in session.scalars(select(Preference).where(
+            Preference.actor_id.in_(ids), Preference.event_type == kind))} if ids else {}
+        webhooks = [w for w in session.scalars(select(Webhook).where(
+            Webhook.party.in_(parties), Webhook.deleted_at.is_(None))) if kind in w.events]
+        available = available_channels()
+        rows = []
+        for notification in notifications:
+            recipient = notification["recipient"]
+            planned = [(f"actor:{contact.actor_id}", channel, address, contact.language,
+                        delivery.first_status(channel, contact.actor_id in digest))
+                       for contact in contacts
+                       if recipient in (contact.party, f"actor:{contact.actor_id}")
+                       for channel, address in delivery.personal_deliveries(
+                           contact, kind, chosen.get(contact.actor_id, {}), available)]
+            planned += [(f"webhook:{webhook.id}", WEBHOOK, webhook.url, "id", delivery.PENDING)
+                        for webhook in webhooks if webhook.party == recipient]
+            rows += [{"id": str(uuid.uuid4()), "source": f"notification:{notification['id']}",
+                      "target": target, "party": recipient, "channel": channel,
+                      "address": address, "language": language, "event_type": kind,
+                      "status": status, "attempts": 0, "created_at": now,
+                      "next_attempt_at": now if status == delivery.PENDING else None}
+                     for target, channel, address, language, status in planned]
+        if rows:
+            session.execute(insert(Delivery), rows)
         return rows
 
     @rpc(expected_exceptions=DOMAIN_ERRORS)
@@ -380,14 +389,11 @@ class NotificationsService:
         return self.announcement(actor, announcement.id)
 
     def _tell_villages(self, session, announcement, codes, now, reminder=False):
-        for code in codes:
-            notification = Notification(
-                id=str(uuid.uuid4()), recipient=policy.party(policy.VILLAGE, code),
-                case_id=None, announcement_id=announcement.id, type=events.ANNOUNCEMENT,
-                event_id=announcement.id, created_at=now,
-                params=templates.announcement_params(announcement, reminder))
-            session.add(notification)
-            self._deliveries(session, notification, now)
+        params = templates.announcement_params(announcement, reminder)
+        self._fan_out(session, events.ANNOUNCEMENT, [
+            {"recipient": policy.party(policy.VILLAGE, code), "case_id": None,
+             "announcement_id": announcement.id, "event_id": announcement.id,
+             "params": dict(params)} for code in codes], now)
 
     def _read_by_village(self, session, announcement_id):
         """{village code: when one of its people first read the announcement (or a reminder)}."""

@@ -8,6 +8,8 @@ a database of its own.
 import logging
 import uuid
 
+from sqlalchemy import select
+
 from services.requests import domain, facts, queries, views
 from services.requests.models import Case, Photo, Task, TimelineEntry
 from shared import events
@@ -25,7 +27,7 @@ def when_an_issue_is_reported_open_the_case(unit, report):
 
     Nothing happens when the case exists already.
     """
-    if unit.session.get(Case, report["case_id"]) is not None:
+    if unit.session.scalar(select(Case.id).where(Case.id == report["case_id"])) is not None:
         return
     now = utcnow()
     location = report["location"] or {}

@@ -48,7 +48,8 @@ class Case(Base):
 
     tasks = relationship("Task", order_by="Task.assigned_at", lazy="selectin",
                          back_populates="case")
-    photos = relationship("Photo", order_by="Photo.added_at", lazy="selectin")
+    # Read only where a case is shown whole (views.case_view), so loaded when first used.
+    photos = relationship("Photo", order_by="Photo.added_at", lazy="select")
 
     __mapper_args__ = {"version_id_col": version}
 

@@ -74,16 +74,16 @@ def cases_to_watch(session, now):
 # -- duplicates ----------------------------------------------------------------------------------
 
 def likely_original(session, case):
-    """The case a new case likely duplicates, or None.
+    """The case a new case likely duplicates (its id and tracking number), or None.
 
     The SQL twin of the likely-duplicate rule (domain.is_likely_duplicate, domain.likely_original):
     the newest case of the same village and category, other than this one, still open.
     """
-    return session.scalar(
-        select(Case).where(Case.village_code == case.village_code,
+    return session.execute(
+        select(Case.id, Case.tracking_number).where(Case.village_code == case.village_code,
                            Case.category == case.category, Case.id != case.id,
                            Case.status.not_in(domain.FINAL_STATUSES))
-        .order_by(Case.created_at.desc()).limit(1))
+        .order_by(Case.created_at.desc()).limit(1)).first()
 
 
 # -- the list of cases ---------------------------------------------------------------------------

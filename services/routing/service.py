@@ -41,8 +41,10 @@ class RoutingService:
         rule, matching = domain.choose_rule(rules, situation)
         if rule is None:
             return None, domain.explain(None, matching, situation, None, []), []
-        lead = session.get(Agency, rule.lead_agency_id)
-        supports = [session.get(Agency, agency_id) for agency_id in rule.support_agency_ids]
+        named = {agency.id: agency for agency in session.scalars(select(Agency).where(
+            Agency.id.in_([rule.lead_agency_id, *rule.support_agency_ids])))}
+        lead = named.get(rule.lead_agency_id)
+        supports = [named.get(agency_id) for agency_id in rule.support_agency_ids]
         tasks = domain.plan_tasks(lead, supports, now,
                                   domain.deadlines_for(situation.severity, rule),
                                   situation.village["code"])
@@ -81,7 +83,8 @@ class RoutingService:
             correlation_id=case["id"])
 
     def _route_new_case(self, unit, case):
-        if unit.session.get(Decision, case["id"]) is not None:
+        if unit.session.scalar(select(Decision.case_id).where(
+                Decision.case_id == case["id"])) is not None:
             return
         now = utcnow()
         situation = domain.Situation(

@@ -2,7 +2,7 @@
 import uuid
 from types import SimpleNamespace
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
 from services.villages import domain, registry
@@ -19,8 +19,22 @@ REPORTED_LABEL = text("dilaporkan", "reported")
 TRACKING_NUMBER_ATTEMPTS = 5
 
 
+# village code -> its (village, district, regency) refs: the registry does not change while a
+# service runs, and every report needs them.
+_PLACES = {}
+
+
 def place_refs(session, village_code):
     """(village, district, regency) as {code, name}, or None for an unknown village."""
+    refs = _PLACES.get(village_code)
+    if refs is None:
+        refs = _read_place_refs(session, village_code)
+        if refs is not None:
+            _PLACES[village_code] = refs
+    return refs
+
+
+def _read_place_refs(session, village_code):
     row = session.execute(
         select(Village, District, Regency)
         .join(District, Village.district_code == District.code)
@@ -98,29 +112,31 @@ class VillagesService:
                     {"village": [text("Kode tidak dikenal.", "Unknown code.")]})
             village, district, regency = refs
             location = report["location"]
-            row = Report(
-                id=str(uuid.uuid4()), tracking_number=domain.new_tracking_number(),
-                village_code=village_code, category=report["category"], title=report["title"].strip(),
-                description=report["description"].strip(), severity=report["severity"],
-                affected_people=report["affected_people"],
-                lat=location["lat"] if location else None, lon=location["lon"] if location else None,
-                reporter_id=actor["id"], reporter_name=actor["name"],
-                idempotency_key=idempotency_key, request_fingerprint=digest, created_at=now,
-                photos=photos or None,
-            )
-            unit.session.add(row)
-            unit.session.flush()
+            row = {
+                "id": str(uuid.uuid4()), "tracking_number": domain.new_tracking_number(),
+                "village_code": village_code, "category": report["category"],
+                "title": report["title"].strip(), "description": report["description"].strip(),
+                "severity": report["severity"], "affected_people": report["affected_people"],
+                "lat": location["lat"] if location else None,
+                "lon": location["lon"] if location else None,
+                "reporter_id": actor["id"], "reporter_name": actor["name"],
+                "idempotency_key": idempotency_key, "request_fingerprint": digest,
+                "created_at": now, "photos": photos or None,
+            }
+            unit.session.execute(insert(Report).values(**row))
             unit.emit(events.ISSUE_REPORTED, {
-                "case_id": row.id, "tracking_number": row.tracking_number,
-                "category": row.category, "title": row.title, "description": row.description,
-                "severity": row.severity, "affected_people": row.affected_people,
-                "location": {"lat": row.lat, "lon": row.lon} if location else None,
+                "case_id": row["id"], "tracking_number": row["tracking_number"],
+                "category": row["category"], "title": row["title"],
+                "description": row["description"], "severity": row["severity"],
+                "affected_people": row["affected_people"],
+                "location": {"lat": row["lat"], "lon": row["lon"]} if location else None,
                 "village": village, "district": district, "regency": regency,
                 "reporter": {"id": actor["id"], "role": actor["role"], "name": actor["name"],
                              "scope": actor.get("scope")},
                 "reported_at": iso(now), "photos": photos,
-            }, correlation_id=row.id)
-        return {"case_id": row.id, "tracking_number": row.tracking_number, "status": "reported"}
+            }, correlation_id=row["id"])
+        return {"case_id": row["id"], "tracking_number": row["tracking_number"],
+                "status": "reported"}
 
     @rpc(expected_exceptions=DOMAIN_ERRORS)
     def reported_case(self, actor, case_id, lang="id"):
