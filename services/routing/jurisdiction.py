@@ -143,7 +143,7 @@ def _twice(ids):
     return repeated
 
 
-def routes_every_report(rule, regency):
+def _routes_every_report(rule, regency):
     """Whether a rule covers every report of its category in the regency."""
     return (rule["scope_code"] == regency and rule["min_severity"] in (None, SEVERITIES[0])
             and rule["min_affected_people"] is None)
@@ -196,7 +196,7 @@ def _meaning_problems(document):
             problems.append(f"triage: unknown category {category}")
     for category in CATEGORY_CODES:
         covering = [r["id"] for r in rules
-                    if r["category"] == category and routes_every_report(r, regency)]
+                    if r["category"] == category and _routes_every_report(r, regency)]
         if covering and category in document["triage"]:
             problems.append(f"triage: {category} is listed, but rule {covering[0]} routes "
                             f"every report of it")
@@ -230,6 +230,8 @@ def read(path):
         content = Path(path).read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
         raise InvalidJurisdiction([f"byte {exc.start}: not UTF-8 text"]) from None
+    except OSError as exc:
+        raise InvalidJurisdiction([f"the file: cannot be read ({exc.strerror})"]) from None
     try:
         document = json.loads(content)
     except json.JSONDecodeError as exc:

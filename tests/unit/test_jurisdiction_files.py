@@ -216,6 +216,12 @@ MISTAKES = {
     "listed district of another regency": (
         document_set("districts", [{"code": "35.07.01", "name": "Donomulyo"}]),
         "districts: 35.07.01 is outside Kota Batu (35.79)"),
+    "unknown district listed": (
+        document_set("districts", [{"code": "35.79.09", "name": "Batu Utara"}]),
+        "districts: unknown district 35.79.09 (not in the wilayah data)"),
+    "district listed twice": (
+        document_set("districts", [{"code": "35.79.01", "name": "Batu"}] * 2),
+        "districts: 35.79.01 is listed twice"),
     "listed village as a district": (
         document_set("districts", [{"code": "35.79.02.2001", "name": "Punten"}]),
         "districts: 35.79.02.2001 is not a kecamatan"),
