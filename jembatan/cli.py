@@ -267,8 +267,69 @@ def actors_revoke(token_id):
 
 
 @main.group()
+def regency():
+    """Another regency: a starter file of its agencies and routing rules."""
+
+
+@regency.command("init")
+@click.argument("code")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
+              help="Write the file here (it must not exist yet); default: standard output.")
+def regency_init(code, output):
+    """Write a starter jurisdiction file for the regency CODE (e.g. 73.71): its kecamatan, the
+    usual agencies named for it, a rule for every category. Edit it, then `jembatan rules
+    check` and `jembatan rules load` it."""
+    from services.routing import starter
+
+    try:
+        document = starter.starter(code)
+    except starter.UnknownRegency as exc:
+        raise click.UsageError(str(exc)) from None
+    content = starter.to_json(document)
+    if output is None:
+        click.echo(content, nl=False)
+        return
+    try:
+        with open(output, "x", encoding="utf-8") as handle:
+            handle.write(content)
+    except FileExistsError:
+        raise click.UsageError(f"{output} exists already; remove it or name another file") \
+            from None
+    click.echo(f"{output}: {document['regency']['name']} ({code}), "
+               f"{len(document['districts'])} kecamatan, {len(document['agencies'])} agencies, "
+               f"{len(document['rules'])} rules. Edit it, then: jembatan rules check {output}")
+
+
+@main.group()
 def rules():
     """A regency's agencies and routing rules."""
+
+
+class InvalidFile(click.ClickException):
+    """A jurisdiction file that may not be loaded: each problem on its own line."""
+
+    exit_code = 2
+
+    def __init__(self, path, problems):
+        super().__init__(f"{path} is not valid:\n" + "\n".join(f"  {p}" for p in problems))
+
+
+@rules.command("check")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+def rules_check(path):
+    """Check a jurisdiction file without loading it: every problem, each naming its rule,
+    agency or field (exit status 2), or a summary (exit status 0)."""
+    from services.routing import jurisdiction
+
+    try:
+        document = jurisdiction.read(path)
+    except jurisdiction.InvalidJurisdiction as exc:
+        raise InvalidFile(path, exc.problems) from None
+    regency = document["regency"]
+    triage = ", ".join(document["triage"]) or "none"
+    click.echo(f"{path} is valid: {regency['name']} ({regency['code']}), "
+               f"{len(document['agencies'])} agencies, {len(document['rules'])} rules; "
+               f"left to the coordinator's triage: {triage}")
 
 
 @rules.command("load")
@@ -276,7 +337,7 @@ def rules():
 @_data_dir_option
 def rules_load(path):
     """Replace a regency's agencies and rules with those of a JSON file (see
-    services/routing/data/ for the format)."""
+    services/routing/data/ for the format), once `rules check` finds nothing wrong with it."""
     from services.routing import jurisdiction
     from services.routing.models import Base
     from shared.db import Store
@@ -286,8 +347,8 @@ def rules_load(path):
     try:
         with store.transaction() as unit:
             regency, agencies, loaded = jurisdiction.load(unit.session, path)
-    except (jurisdiction.InvalidJurisdiction, KeyError, ValueError) as exc:
-        raise click.UsageError(f"{path}: {exc}") from None
+    except jurisdiction.InvalidJurisdiction as exc:
+        raise InvalidFile(path, exc.problems) from None
     finally:
         store.close()
     click.echo(f"{regency['name']} ({regency['code']}): {agencies} agencies, {loaded} rules")

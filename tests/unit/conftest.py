@@ -1,6 +1,8 @@
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import create_engine
 
+from jembatan.cli import main
 from services.requests.models import Base as RequestsBase
 
 
@@ -11,3 +13,14 @@ def requests_database():
     RequestsBase.metadata.create_all(engine)
     yield engine
     engine.dispose()
+
+
+@pytest.fixture
+def cli(tmp_path, monkeypatch):
+    """`cli(*args)` runs a `jembatan` command, its databases under tmp_path."""
+    monkeypatch.setenv("JEMBATAN_DATA_DIR", str(tmp_path))
+
+    def invoke(*args):
+        return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+    return invoke

@@ -2,20 +2,8 @@
 import json
 
 import pytest
-from click.testing import CliRunner
 
-from jembatan.cli import main
 from services.routing.jurisdiction import DEMO_FILE
-
-
-@pytest.fixture
-def cli(tmp_path, monkeypatch):
-    monkeypatch.setenv("JEMBATAN_DATA_DIR", str(tmp_path))
-
-    def invoke(*args):
-        return CliRunner().invoke(main, list(args), catch_exceptions=False)
-
-    return invoke
 
 
 def test_an_actor_is_added_with_a_token_shown_once(cli):

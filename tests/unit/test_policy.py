@@ -118,3 +118,39 @@ def test_who_manages_whom_reads_the_same_in_sql(managers, actors):
 ])
 def test_who_manages_whom(manager, regency, role, manages):
     assert policy.manages_actor(manager, regency, role) is manages
+
+
+def test_actors_of_one_regency_never_see_the_cases_of_another(requests_database):
+    # Kota Batu (Jawa Timur, WIB) and Kota Makassar (Sulawesi Selatan, WITA) in one deployment.
+    batu, makassar = "35.79.02.2001", "73.71.01.1001"
+    actors = {
+        "35.79": [{"role": "village", "scope": batu},
+                  {"role": "coordinator", "scope": batu[:8]},
+                  {"role": "regency", "scope": batu[:5]},
+                  {"role": "agency", "scope": "pdam-batu", "regency": "35.79"}],
+        "73.71": [{"role": "village", "scope": makassar},
+                  {"role": "coordinator", "scope": makassar[:8]},
+                  {"role": "regency", "scope": makassar[:5]},
+                  {"role": "agency", "scope": "pdam-makassar", "regency": "73.71"}],
+    }
+    with Session(requests_database) as session:
+        session.execute(delete(Task))
+        session.execute(delete(Case))
+        for village, agency in ((batu, "pdam-batu"), (makassar, "pdam-makassar")):
+            case = Case(id=village[:5], tracking_number=village, status="routed",
+                        category="air-bersih", title="t", description="d", severity="high",
+                        village_name="v", district_name="d", regency_name="r", reporter_id="u",
+                        reporter_name="n", created_at=T0, updated_at=T0, version=1,
+                        **place(village))
+            case.tasks = [Task(id=village, agency_id=agency, agency_name=agency, role="lead",
+                               status="pending", assigned_at=T0)]
+            session.add(case)
+        session.flush()
+        for regency, of_regency in actors.items():
+            for actor in of_regency:
+                seen = {case.id for case in session.scalars(select(Case))
+                        if policy.sees_case(actor, case)}
+                in_sql = set(session.scalars(select(Case.id).where(
+                    policy.case_visible(actor, Case, Task))))
+                assert seen == in_sql == {regency}, actor
+        session.rollback()

@@ -462,3 +462,13 @@ def test_a_referral_that_promotes_a_supporting_agency_says_it_now_leads():
         "en": "BPBD declined its task (bukan wewenang). Satpol PP, already supporting, now leads "
               "as the fallback named by rule «Banjir» (batu-banjir-bencana).",
     }
+
+
+def test_working_days_fall_due_at_16_00_where_the_case_is():
+    # Tuesday 4 March 2025, 13:06 in Makassar (WITA, UTC+8) and 12:06 in Batu (WIB, UTC+7).
+    deadlines = {"accept": "6h", "resolve": "2wd"}
+    [makassar] = plan_tasks(PDAM, [], NOW, deadlines, "73.71.01.1001")
+    [batu] = plan_tasks(PDAM, [], NOW, deadlines, "35.79.02.2001")
+    assert makassar["due_at"] == "2025-03-06T08:00:00.000Z"   # Thursday, 16:00 WITA
+    assert batu["due_at"] == "2025-03-06T09:00:00.000Z"       # Thursday, 16:00 WIB
+    assert makassar["accept_due_at"] == batu["accept_due_at"] == "2025-03-04T11:06:07.000Z"
