@@ -26,11 +26,23 @@ def main():
     """Jembatan: village issues routed to the agencies that solve them."""
 
 
+def _replicas(_ctx, _param, value):
+    from jembatan.runner import parse_replicas
+
+    try:
+        return parse_replicas(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
 @main.command()
 @click.option("--port", type=int, help="HTTP port of the API (JEMBATAN_HTTP_PORT, default 8000).")
+@click.option("--replicas", envvar="JEMBATAN_REPLICAS", default="1", callback=_replicas,
+              help="Processes of each service: N for every service, or e.g. "
+                   "'gateway=2,requests=3' (JEMBATAN_REPLICAS, default 1).")
 @click.option("--demo", is_flag=True, help="Seed the demo city first and print its tokens.")
 @_data_dir_option
-def up(port, demo):
+def up(port, replicas, demo):
     """Start every service and the HTTP gateway, until Ctrl-C or SIGTERM."""
     from jembatan.runner import Supervisor
 
@@ -38,17 +50,20 @@ def up(port, demo):
         os.environ["JEMBATAN_HTTP_PORT"] = str(port)
     if demo:
         print_seeded(as_json=False)
-    _or_exit(lambda: Supervisor().run())
+    _or_exit(lambda: Supervisor(replicas).run())
 
 
 @main.command()
 @click.argument("service", type=click.Choice(config.SERVICES))
+@click.option("--replica", type=click.IntRange(min=1),
+              help="Number this process as one of several of the service (named SERVICE#N in "
+                   "its logs); a gateway replica shares the HTTP port with the others.")
 @_data_dir_option
-def run(service):
+def run(service, replica):
     """Start one service (for compose and scaling out)."""
     from jembatan.runner import run_service
 
-    _or_exit(lambda: run_service(service))
+    _or_exit(lambda: run_service(service, replica))
 
 
 @main.group()

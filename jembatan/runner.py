@@ -32,10 +32,11 @@ def service_class(name):
     return getattr(importlib.import_module(module), attribute)
 
 
-def configure_logging():
+def configure_logging(label=None):
+    """Log lines to stderr; a service's lines carry its `label` (`requests`, `requests#2`)."""
     logging.basicConfig(
-        level=os.environ.get("JEMBATAN_LOG_LEVEL", "INFO"),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+        level=os.environ.get("JEMBATAN_LOG_LEVEL", "INFO"), stream=sys.stderr,
+        format=f"%(asctime)s %(levelname)s {label + ' ' if label else ''}%(name)s: %(message)s")
     logging.getLogger("nameko.containers").addFilter(ClientErrorsAreInfo())
 
 
@@ -50,10 +51,19 @@ def prepare_broker():
         connection.release()
 
 
-def run_service(name):
-    """Run one service in this process until SIGTERM or Ctrl-C, then stop it cleanly."""
-    configure_logging()
-    if name == "gateway":
+def replica_label(name, replica):
+    return name if replica is None else f"{name}#{replica}"
+
+
+def run_service(name, replica=None):
+    """Run one service in this process until SIGTERM or Ctrl-C, then stop it cleanly.
+
+    `replica` numbers one of several processes of the service: a gateway replica shares the
+    HTTP port with the others (SO_REUSEPORT, set by eventlet.listen), so the port is checked
+    only for a gateway that is not one."""
+    label = replica_label(name, replica)
+    configure_logging(label)
+    if name == "gateway" and replica is None:
         check_port_free(config.http_port())
     prepare_broker()
     runner = ServiceRunner(config.nameko_config(name))
@@ -64,7 +74,7 @@ def run_service(name):
     def request_stop(signum, _frame):
         if not stopping.ready() and not stop_requested:
             stop_requested.append(signum)
-            log.info("%s: stopping (signal %s)", name, signum)
+            log.info("stopping (signal %s)", signum)
             eventlet.spawn_n(stopping.send, True)
 
     def watch_container():
@@ -73,7 +83,7 @@ def run_service(name):
         try:
             runner.wait()
         except Exception:  # the container's own error, already logged by nameko
-            log.exception("%s: the service died", name)
+            log.exception("the service died")
         if not stop_requested:
             died.append(name)
             stopping.send(True)
@@ -83,18 +93,18 @@ def run_service(name):
     runner.start()
     died = []
     eventlet.spawn_n(watch_container)
-    log.info("%s: started (pid %s)", name, os.getpid())
+    log.info("started (pid %s)", os.getpid())
     stopping.wait()
     if died:
         runner.kill()
-        sys.exit(f"{name}: stopped after an unrecoverable error; start it again")
+        sys.exit(f"{label}: stopped after an unrecoverable error; start it again")
     try:
         with eventlet.Timeout(STOP_GRACE_SECONDS):
             runner.stop()
     except eventlet.Timeout:
-        log.warning("%s: in-flight work did not finish in %ss; killing", name, STOP_GRACE_SECONDS)
+        log.warning("in-flight work did not finish in %ss; killing", STOP_GRACE_SECONDS)
         runner.kill()
-    log.info("%s: stopped", name)
+    log.info("stopped")
 
 
 def check_port_free(port):
@@ -109,34 +119,69 @@ def check_port_free(port):
                                   "uses it or choose another with --port") from None
 
 
-class Supervisor:
-    """`jembatan up`: every service as a child process; one that dies is started again."""
+def parse_replicas(text):
+    """`jembatan up --replicas` (JEMBATAN_REPLICAS): how many processes of each service.
 
-    def __init__(self, services=config.SERVICES):
-        self.services = services
-        self.children = {}
+    "2" runs two of every service; "gateway=2,requests=3" those, and one of the others;
+    "2,gateway=1" two of every service but the gateway. Raises ValueError naming the bad part.
+    """
+    every, named = 1, {}
+    for part in (part.strip() for part in str(text).split(",")):
+        service, _, count = part.rpartition("=")
+        service = service.strip()
+        if service and service not in config.SERVICES:
+            raise ValueError(f"{service!r} is not a service ({', '.join(config.SERVICES)})")
+        try:
+            number = int(count)
+        except ValueError:
+            number = 0
+        if number < 1:
+            raise ValueError(f"{part!r}: the number of processes must be a whole number, 1 or more")
+        if service:
+            named[service] = number
+        else:
+            every = number
+    return {service: named.get(service, every) for service in config.SERVICES}
+
+
+class Supervisor:
+    """`jembatan up`: `replicas` processes of every service (parse_replicas), each a child
+    process named `service#n`; one that dies is started again."""
+
+    def __init__(self, replicas=None):
+        self.replicas = replicas or parse_replicas("1")
+        self.children = {}  # (service, n) -> its process
         self.stopping = False
 
-    def spawn(self, name):
-        self.children[name] = subprocess.Popen([sys.executable, "-m", "jembatan", "run", name])
+    def spawn(self, service, replica):
+        self.children[(service, replica)] = subprocess.Popen(
+            [sys.executable, "-m", "jembatan", "run", service, "--replica", str(replica)])
 
     def run(self):
         configure_logging()
-        check_port_free(config.http_port())
+        check_port_free(config.http_port())  # once: the gateway replicas then share it
         prepare_broker()
         signal.signal(signal.SIGTERM, self._stop)
         signal.signal(signal.SIGINT, self._stop)
-        for name in self.services:
-            self.spawn(name)
+        for service, count in self.replicas.items():
+            for replica in range(1, count + 1):
+                self.spawn(service, replica)
         log.info("Jembatan is starting: http://localhost:%s/api/v1/health", config.http_port())
-        restarts = {name: 0 for name in self.services}
+        restarts = dict.fromkeys(self.children, 0)
+        due = {}  # (service, n) -> when to start that one again
         while not self.stopping:
-            for name, child in list(self.children.items()):
-                if child.poll() is not None and not self.stopping:
-                    restarts[name] += 1
-                    log.error("%s exited with %s; starting it again", name, child.returncode)
-                    time.sleep(min(restarts[name], 10))
-                    self.spawn(name)
+            now = time.monotonic()
+            for key, child in self.children.items():
+                if key not in due and child.poll() is not None:
+                    restarts[key] += 1
+                    delay = min(restarts[key], 10)
+                    log.error("%s exited with %s; starting it again in %s s",
+                              replica_label(*key), child.returncode, delay)
+                    due[key] = now + delay
+            for key, when in list(due.items()):
+                if when <= now:
+                    del due[key]
+                    self.spawn(*key)
             time.sleep(0.5)
         self._wait_for_children()
 

@@ -33,14 +33,22 @@ def metadata_of(service):
 def upgrade(engine, service):
     """Apply the pending migrations of `service` to its database (one process at a time)."""
     with engine.begin() as connection:
-        if connection.dialect.name == "postgresql":
-            # Two processes starting together (a replica, a seed) migrate one after the other,
-            # however long the first one takes (the service's own timeouts do not apply here).
-            connection.execute(text("SET LOCAL lock_timeout = 0"))
-            connection.execute(text("SET LOCAL statement_timeout = 0"))
-            connection.execute(text("SELECT pg_advisory_xact_lock(hashtext(:name))"),
-                               {"name": f"jembatan-migrations-{service}"})
+        one_at_a_time(connection, f"jembatan-migrations-{service}")
         command.upgrade(config(service, connection), "head")
+
+
+def one_at_a_time(connection, name):
+    """Until the connection's transaction ends, other processes wait here for the same `name`:
+    replicas starting together migrate (or load their data) one after the other, the later
+    ones finding the work done. On PostgreSQL an advisory lock, however long the first takes
+    (the service's own timeouts do not apply here); on SQLite the file's write lock, within
+    the busy timeout — there this must be the transaction's first statement."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SET LOCAL lock_timeout = 0"))
+        connection.execute(text("SET LOCAL statement_timeout = 0"))
+        connection.execute(text("SELECT pg_advisory_xact_lock(hashtext(:name))"), {"name": name})
+    else:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def revision(engine, service, message):

@@ -16,6 +16,7 @@ import hmac
 import json
 import os
 import secrets
+import tempfile
 import time
 from functools import lru_cache
 
@@ -33,14 +34,18 @@ def _key():
         return value.encode("utf-8")
     path = config.data_dir() / KEY_FILE
     if not path.exists():
+        # Written aside, then linked in place whole: a process starting at the same moment
+        # (a replica) reads the key, never an empty file.
         path.parent.mkdir(parents=True, exist_ok=True)
+        descriptor, aside = tempfile.mkstemp(dir=path.parent, prefix=".secret-")
+        with os.fdopen(descriptor, "w") as file:
+            file.write(secrets.token_hex(32))
         try:
-            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            os.link(aside, path)
         except FileExistsError:  # another process of this machine made it a moment ago
             pass
-        else:
-            with os.fdopen(descriptor, "w") as file:
-                file.write(secrets.token_hex(32))
+        finally:
+            os.unlink(aside)
     return path.read_text().strip().encode("utf-8")
 
 

@@ -7,7 +7,7 @@ from sqlalchemy.exc import IntegrityError
 
 from services.villages import domain, registry
 from services.villages.models import Base, District, Regency, Report, Village
-from shared import commands, events, paging, policy
+from shared import commands, events, migrations, paging, policy
 from shared.db import Database
 from shared.errors import DOMAIN_ERRORS, NotFound, ValidationFailed
 from shared.events import iso, utcnow
@@ -55,8 +55,10 @@ def village_view(refs):
 
 
 def prepare(store):
-    """Load the wilayah registry into a new database (a no-op once it is there)."""
+    """Load the wilayah registry into a new database (a no-op once it is there); replicas
+    starting together load it once."""
     with store.transaction() as unit:
+        migrations.one_at_a_time(unit.session.connection(), "jembatan-villages-registry")
         registry.load(unit.session)
 
 

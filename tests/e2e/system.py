@@ -61,10 +61,13 @@ class Client:
 
 
 class System:
-    """`database` is "sqlite" (a file per service) or "postgresql" (a database per service)."""
+    """`database` is "sqlite" (a file per service) or "postgresql" (a database per service);
+    `replicas` processes of every service (named `requests#1`, `requests#2`, … when more
+    than one)."""
 
-    def __init__(self, tmp_path, database="sqlite", scheduler_seconds=0.5, env=None):
+    def __init__(self, tmp_path, database="sqlite", scheduler_seconds=0.5, env=None, replicas=1):
         self.scheduler_seconds = scheduler_seconds
+        self.replicas = replicas
         self.extra_env = env or {}
         self.database = database
         self.postgres = PostgresDatabases() if database == "postgresql" else None
@@ -115,7 +118,8 @@ class System:
         broker.ensure_users(MANAGEMENT, BROKER_USER, self.vhost.name, self.broker_passwords,
                             prefix=self.vhost.name)
         for service in SERVICES:
-            self.run(service)
+            for replica in (range(1, self.replicas + 1) if self.replicas > 1 else [None]):
+                self.run(service, replica)
         self.wait_healthy()
         return self
 
@@ -164,11 +168,13 @@ class System:
                 f"{self.vhost.name}")
 
     def run(self, service, replica=None):
-        """Start a service; `replica` names a further process of the same service."""
-        name = replica or service
+        """Start a service; `replica` numbers one of several processes of it (`jembatan run
+        SERVICE --replica N`), named `service#N` here and in its log."""
+        name = service if replica is None else f"{service}#{replica}"
+        numbered = [] if replica is None else ["--replica", str(replica)]
         log = open(self.logs / f"{name}.log", "ab")
         self.processes[name] = subprocess.Popen(
-            [sys.executable, "-m", "jembatan", "run", service], cwd=ROOT,
+            [sys.executable, "-m", "jembatan", "run", service, *numbered], cwd=ROOT,
             env={**self.env, "AMQP_URI": self.amqp_uri_of(service)},
             stdout=log, stderr=subprocess.STDOUT)
 
@@ -194,9 +200,10 @@ class System:
             assert process.poll() is None, f"{service} exited:\n{self.log(service)}"
         eventually(healthy, timeout=timeout, interval=0.2)
 
-    def log(self, service):
-        path = self.logs / f"{service}.log"
-        return path.read_text(errors="replace")[-5000:] if path.exists() else ""
+    def log(self, name, tail=5000):
+        """The end of a process's log (all of it with `tail=None`)."""
+        path = self.logs / f"{name}.log"
+        return path.read_text(errors="replace")[-tail if tail else 0:] if path.exists() else ""
 
     def stop(self):
         for process in self.processes.values():
@@ -246,12 +253,15 @@ class System:
 
     def count(self, service, table, **equal):
         """Rows of a table in a service's own database, where each column equals its value."""
+        where = " AND ".join(f"{column} IS NULL" if value is None else f"{column} = :{column}"
+                             for column, value in equal.items()) or "1=1"
+        return self.rows(service, f"SELECT count(*) FROM {table} WHERE {where}", **equal)[0][0]
+
+    def rows(self, service, sql, **params):
+        """What a query of a service's own database answers, as a list of tuples."""
         engine = self.engines.get(service)
         if engine is None:
             engine = self.engines[service] = create_engine(self.database_url(service),
                                                            poolclass=NullPool)
-        where = " AND ".join(f"{column} IS NULL" if value is None else f"{column} = :{column}"
-                             for column, value in equal.items()) or "1=1"
         with engine.connect() as connection:
-            return connection.execute(text(f"SELECT count(*) FROM {table} WHERE {where}"),
-                                      equal).scalar()
+            return [tuple(row) for row in connection.execute(text(sql), params)]

@@ -92,7 +92,7 @@ def test_a_coordinator_escalates_by_hand_and_others_may_not(system):
 
 def test_with_two_replicas_each_deadline_is_handled_once_and_a_restart_misses_none(system):
     village, pdam = system.village("35.79.01.2005"), system.agency("pdam-batu")
-    system.run("requests", replica="requests-2")
+    system.run("requests", replica=2)
     case = case_when(village, report(village, clean_water_report(
         title="Pipa pecah", severity="medium"))["case_id"], "routed")
     accept_due = at(case["tasks"][0]["accept_due_at"])
@@ -102,7 +102,7 @@ def test_with_two_replicas_each_deadline_is_handled_once_and_a_restart_misses_no
 
     # Both replicas stop; the next step falls due while nobody watches; one comes back.
     system.kill("requests", signal.SIGTERM)
-    system.kill("requests-2", signal.SIGTERM)
+    system.kill("requests#2", signal.SIGTERM)
     district_due = workdays.due(accept_due, "1wd", "35.79.01.2005")
     system.set_clock(district_due + timedelta(hours=2))
     system.run("requests")

@@ -3,6 +3,7 @@ import json
 
 import pytest
 
+from jembatan.runner import parse_replicas
 from services.routing.jurisdiction import DEMO_FILE
 
 
@@ -47,3 +48,26 @@ def test_a_rules_file_naming_an_unknown_agency_is_refused(cli, tmp_path):
     assert result.exit_code == 2
     assert "unknown agency pdam-malang" in result.output
     assert "unknown category air-minum" in result.output
+
+
+@pytest.mark.parametrize("text,counts", [
+    ("2", {"villages": 2, "requests": 2, "routing": 2, "notifications": 2, "gateway": 2}),
+    ("gateway=2,requests=3", {"villages": 1, "requests": 3, "routing": 1, "notifications": 1,
+                              "gateway": 2}),
+    (" 2 , gateway = 1 ", {"villages": 2, "requests": 2, "routing": 2, "notifications": 2,
+                           "gateway": 1}),
+])
+def test_replicas_are_counted_per_service(text, counts):
+    assert parse_replicas(text) == counts
+
+
+@pytest.mark.parametrize("text,complaint", [
+    ("0", "'0': the number of processes must be a whole number, 1 or more"),
+    ("gateway=two", "'gateway=two': the number of processes"),
+    ("2,", "'': the number of processes"),
+    ("mayor=2", "'mayor' is not a service (villages, requests, routing, notifications, gateway)"),
+])
+def test_a_wrong_number_of_replicas_is_refused_naming_it(cli, monkeypatch, text, complaint):
+    monkeypatch.setenv("JEMBATAN_REPLICAS", text)
+    result = cli("up")
+    assert result.exit_code == 2 and complaint in result.output, result.output

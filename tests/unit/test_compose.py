@@ -180,12 +180,76 @@ def test_each_service_connects_as_its_own_broker_user_never_guest(compose):
     assert {f"{BROKER_PASSWORD_PREFIX}{service.upper()}" for service in SERVICES} <= set(made)
 
 
-def test_the_gateway_publishes_its_http_port(compose):
+def test_every_service_may_be_scaled(compose):
+    """`docker compose up --scale <service>=N`: no service container has a fixed name or
+    publishes a port of this machine (a second one could not take it)."""
+    for service, names in run_containers(compose).items():
+        for name in names:
+            definition = compose["services"][name]
+            assert "container_name" not in definition, f"{name} has a fixed container_name"
+            assert not definition.get("ports"), \
+                f"{name} publishes {definition['ports']}: a second {service} could not start"
+
+
+def proxy_of(compose):
+    """The compose service that publishes the API: nginx, in front of the gateways."""
+    proxies = [name for name, service in compose["services"].items()
+               if str(service.get("image", "")).startswith("nginx:")]
+    assert len(proxies) == 1, f"expected one nginx proxy in front of the gateways, found {proxies}"
+    return compose["services"][proxies[0]]
+
+
+def mounted_config(proxy):
+    """The repository's file the proxy mounts as its configuration."""
+    for volume in proxy.get("volumes", []):
+        source, target = str(volume).split(":")[:2]
+        if target.startswith("/etc/nginx/"):
+            path = (ROOT / source).resolve()
+            assert path.is_file() and ROOT in path.parents, f"{source} is not a file of the repository"
+            return path.read_text(encoding="utf-8")
+    raise AssertionError("the proxy mounts no configuration under /etc/nginx/")
+
+
+def test_the_proxy_publishes_the_api_and_passes_it_to_every_gateway(compose):
+    proxy = proxy_of(compose)
+    assert re.fullmatch(r"nginx:\d+\.\d+\.\d+(-alpine)?", proxy["image"]), \
+        f"the proxy's image {proxy['image']} is not pinned to a version"
+    config = mounted_config(proxy)
     gateway = compose["services"][run_containers(compose)["gateway"][0]]
     port = str(environment_of(gateway).get("JEMBATAN_HTTP_PORT", "8000"))
-    published = [str(mapping).rsplit(":", 1)[-1] for mapping in gateway.get("ports", [])]
-    assert port in published, \
-        f"the gateway listens on JEMBATAN_HTTP_PORT={port} but publishes {published}"
+    # Re-resolved (`resolve`, with Docker's DNS), so that every gateway container, however
+    # many and whenever started, gets connections; and on the port the gateway listens on.
+    assert re.search(rf"^\s*server\s+gateway:{port}\s+resolve;", config, re.M), \
+        f"the proxy does not pass to gateway:{port} with `resolve`"
+    assert re.search(r"^\s*resolver\s+127\.0\.0\.11\b", config, re.M)
+    listens = re.findall(r"^\s*listen\s+(\d+);", config, re.M)
+    published = [str(mapping).rsplit(":", 1)[-1] for mapping in proxy.get("ports", [])]
+    assert listens and set(listens) <= set(published), \
+        f"the proxy listens on {listens} but publishes {published}"
+    # The gateway trusts the one proxy for the client's address (its rate limit per address).
+    assert "X-Forwarded-For $proxy_add_x_forwarded_for" in config
+    assert str(environment_of(gateway).get("JEMBATAN_TRUSTED_PROXIES")) == "1"
+
+
+def test_the_gateways_share_one_data_volume_for_the_photos(compose):
+    gateway = compose["services"][run_containers(compose)["gateway"][0]]
+    data_dir = str(environment_of(gateway).get("JEMBATAN_DATA_DIR", "/data"))
+    mounts = [str(volume).split(":")[:2] for volume in gateway.get("volumes", [])]
+    named = [source for source, target in mounts
+             if target == data_dir and source in (compose.get("volumes") or {})]
+    assert named, f"the gateway's {data_dir} is not a named volume (every replica's photos)"
+
+
+def test_the_readme_shows_scaling_and_the_port_the_proxy_publishes(compose):
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Docker Compose"):]
+    section = section[:section.index("\n## ", 1)]
+    assert "docker compose up" in section and "--scale" in section, \
+        "README's Docker Compose section does not show `--scale`"
+    host_ports = {str(mapping).split(":")[-2] for mapping in proxy_of(compose).get("ports", [])}
+    shown = set(re.findall(r"http://localhost:(\d+)/", section))
+    assert shown and shown <= host_ports, \
+        f"README's Docker Compose section shows ports {shown}, the proxy publishes {host_ports}"
 
 
 def test_every_database_a_container_names_is_created(compose):
