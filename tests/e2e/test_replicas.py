@@ -157,9 +157,15 @@ def test_after_the_watchers_replica_is_killed_each_missed_deadline_is_reminded_o
         lambda n: report_until_accepted(system, n, "watched"), range(10))}
     assert_each_case_routed_once_and_each_party_told_once(system, fresh)
     lease = "SELECT holder, expires_at FROM leases WHERE name = 'deadlines'"
-    holder = eventually(lambda: system.rows("requests", lease))[0][0]
-    watcher = next(name for name, process in system.processes.items()
-                   if name.startswith("requests#") and f":{process.pid}:" in holder)
+
+    def live_watcher():
+        """The requests process holding the lease (the lease of one killed before, in the
+        test above, lasts until it expires)."""
+        holder = system.rows("requests", lease)[0][0]
+        return next((name for name, process in system.processes.items()
+                     if name.startswith("requests#") and f":{process.pid}:" in holder), None)
+
+    watcher = eventually(live_watcher, timeout=90, interval=1)
     system.kill(watcher)
     system.run("requests", replica=int(watcher.partition("#")[2]))
 
