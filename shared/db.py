@@ -18,10 +18,9 @@ import eventlet
 from eventlet.queue import Empty, LightQueue
 from nameko.extensions import DependencyProvider
 from sqlalchemy import (
-    Column, DateTime, Integer, MetaData, String, Table, Text, TypeDecorator, create_engine,
-    delete, event, insert, select, update,
+    Column, DateTime, Integer, MetaData, String, Table, Text, TypeDecorator, bindparam,
+    create_engine, delete, event, insert, select, text, update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import sessionmaker
 
 from shared import config, migrations
@@ -130,12 +129,31 @@ class UnitOfWork:
     def emit(self, event_type, payload, correlation_id):
         envelope = make_event(event_type, payload, self._store.service, correlation_id)
         body = json.dumps(envelope)
-        self.session.execute(insert(self._store.outbox).values(
-            event_id=envelope["event_id"], type=event_type, body=body, created_at=utcnow(),
-        ))
+        self.session.execute(self._store.statements.add_to_outbox, {
+            "event_id": envelope["event_id"], "type": event_type, "body": body,
+            "created_at": utcnow()})
         self.envelopes.append(envelope)
         self.messages.append(event_message(body, event_type, envelope["event_id"]))
         return envelope
+
+
+class MessagingStatements:
+    """The statements of the outbox and the processed-events marks, built once per store:
+    every event runs them, and building a statement costs more than running it."""
+
+    def __init__(self, store):
+        outbox = store.outbox
+        self.add_to_outbox = insert(outbox)
+        # A row already there (handled before, or by a concurrent twin that committed first)
+        # inserts nothing. (Written out: SQLAlchemy compiles its own ON CONFLICT anew each
+        # time; SQLite and PostgreSQL both read this.)
+        self.mark_processed = text(
+            f"INSERT INTO {store.processed.name} (consumer, event_id, processed_at) "
+            "VALUES (:consumer, :event_id, :processed_at) ON CONFLICT DO NOTHING",
+        ).bindparams(bindparam("processed_at", type_=UTCDateTime))
+        self.mark_published = (update(outbox)
+                               .where(outbox.c.event_id.in_(bindparam("event_ids", expanding=True)))
+                               .values(published_at=bindparam("at")))
 
 
 class Duplicate(Exception):
@@ -152,6 +170,7 @@ class Store:
         self.processed = metadata.tables.get("processed_events")
         self.engine = make_engine(url or config.database_url(service))
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self.statements = MessagingStatements(self) if self.outbox is not None else None
         # A read sees one snapshot, though it takes several statements (a case, then its
         # tasks): PostgreSQL's default, read committed, would let a commit land between them.
         snapshot = (self.engine.execution_options(isolation_level="REPEATABLE READ")
@@ -201,13 +220,9 @@ class Store:
             log.info("%s: %s %s was already handled", self.service, event.type, event.event_id)
 
     def _mark_processed(self, session, consumed_event):
-        # One statement: a row already there (handled before, or by a concurrent twin that
-        # committed first) inserts nothing.
-        insert_new = (postgresql.insert if self.engine.dialect.name == "postgresql"
-                      else sqlite.insert)
-        marked = session.execute(insert_new(self.processed).values(
-            consumer=self.service, event_id=consumed_event.event_id, processed_at=utcnow(),
-        ).on_conflict_do_nothing()).rowcount
+        marked = session.execute(self.statements.mark_processed, {
+            "consumer": self.service, "event_id": consumed_event.event_id,
+            "processed_at": utcnow()}).rowcount
         if not marked:
             raise Duplicate(consumed_event.event_id)
 
@@ -216,8 +231,8 @@ class Store:
     def mark_published(self, event_ids):
         if event_ids:
             with self.sessions() as session, session.begin():
-                session.execute(update(self.outbox).where(self.outbox.c.event_id.in_(event_ids))
-                                .values(published_at=utcnow()))
+                session.execute(self.statements.mark_published,
+                                {"event_ids": list(event_ids), "at": utcnow()})
 
     def pending(self, older_than, limit):
         """The oldest pending outbox rows created before `older_than` ago, as messages."""

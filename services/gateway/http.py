@@ -284,8 +284,8 @@ class Gatekeeper(SharedExtension):
         """The principal a token (a bearer's, or a web session cookie's) stands for, or None."""
         if not token or not token.strip():
             return None
-        with self.store.sessions() as session:  # one statement: no snapshot to hold
-            return accounts.principal(session, token.strip(), utcnow())
+        with self.store.engine.connect() as connection:  # one statement: no snapshot
+            return accounts.principal(connection, token.strip(), utcnow())
 
     def throttle(self, key, limiter):
         wait = limiter.retry_after(key)

@@ -8,7 +8,7 @@ a database of its own.
 import logging
 import uuid
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, select
 
 from services.requests import domain, facts, queries, views
 from services.requests.models import Case, Photo, Task, TimelineEntry
@@ -18,6 +18,7 @@ from shared.events import utcnow
 
 log = logging.getLogger(__name__)
 
+CASE_EXISTS = select(Case.id).where(Case.id == bindparam("id"))
 ROUTING = {"id": "routing", "role": "system", "name": "Jembatan", "scope": None}  # the rules
 
 
@@ -27,7 +28,7 @@ def when_an_issue_is_reported_open_the_case(unit, report):
 
     Nothing happens when the case exists already.
     """
-    if unit.session.scalar(select(Case.id).where(Case.id == report["case_id"])) is not None:
+    if unit.session.scalar(CASE_EXISTS, {"id": report["case_id"]}) is not None:
         return
     now = utcnow()
     location = report["location"] or {}
@@ -73,7 +74,7 @@ def when_routing_decided_apply_it(unit, decision):
     A new case's routing applies only while the case is still reported; a referral the case
     can no longer take (closed meanwhile, or that agency already works on it) is dropped.
     """
-    case = unit.session.get(Case, decision["case_id"])
+    case = queries.case_by_id(unit.session, decision["case_id"])
     if case is None:
         raise LookupError(f"routing decided for unknown case {decision['case_id']}")
     now = utcnow()
@@ -119,6 +120,7 @@ def record(unit, case, changes):
     """Write each fact to the case's timeline and announce it with its event
     (facts.FACT_EVENTS), in the unit's transaction."""
     unit.session.flush()
+    entries = []
     for fact in changes:
         data = dict(fact.data)
         if fact.task is not None:
@@ -127,10 +129,12 @@ def record(unit, case, changes):
         if fact.type == facts.ROUTED:
             names = {t.agency_id: t.agency_name for t in case.tasks}
             data["agency_names"] = [names[a] for a in data.get("agencies", [])]
-        unit.session.add(TimelineEntry(
-            case_id=case.id, at=case.updated_at, type=fact.type,
-            actor_id=fact.actor.get("id", "system"), actor_role=fact.actor["role"],
-            actor_name=fact.actor["name"], data=data))
+        entries.append({"case_id": case.id, "at": case.updated_at, "type": fact.type,
+                        "actor_id": fact.actor.get("id", "system"),
+                        "actor_role": fact.actor["role"], "actor_name": fact.actor["name"],
+                        "data": data})
         event_type = facts.FACT_EVENTS.get(fact.type)
         if event_type is not None:
             unit.emit(event_type, views.fact_event(case, fact, data), correlation_id=case.id)
+    if entries:
+        unit.session.execute(insert(TimelineEntry.__table__), entries)

@@ -1,5 +1,5 @@
 """Tables of the requests service: cases, their tasks per agency, the timeline, comments."""
-from sqlalchemy import JSON, Float, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from shared.db import UTCDateTime, messaging_tables
@@ -12,6 +12,10 @@ class Base(DeclarativeBase):
 
 class Case(Base):
     __tablename__ = "cases"
+    __table_args__ = (
+        # queries.likely_original: the newest case of a village and category.
+        Index("ix_cases_village_category_created", "village_code", "category", "created_at"),
+    )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     tracking_number: Mapped[str] = mapped_column(String(20), unique=True)

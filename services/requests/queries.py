@@ -9,16 +9,22 @@ from datetime import timedelta
 from statistics import median
 
 from sqlalchemy import case as sql_case
-from sqlalchemy import exists, func, or_, select
+from sqlalchemy import bindparam, exists, func, or_, select
+from sqlalchemy.orm import joinedload
 
 from services.requests import domain, ladder
 from services.requests.models import Case, Task, TimelineEntry
 from shared import policy
 
 
+def case_by_id(session, case_id):
+    """The case with this id, its tasks read with it (one statement), or None."""
+    return session.get(Case, case_id, options=[joinedload(Case.tasks)])
+
+
 def find_case(session, case_id):
     """The case with this id, or this tracking number (in any case); None when there is none."""
-    case = session.get(Case, case_id)
+    case = case_by_id(session, case_id)
     if case is None and isinstance(case_id, str):
         case = session.scalar(select(Case).where(Case.tracking_number == case_id.upper()))
     return case
@@ -79,11 +85,15 @@ def likely_original(session, case):
     The SQL twin of the likely-duplicate rule (domain.is_likely_duplicate, domain.likely_original):
     the newest case of the same village and category, other than this one, still open.
     """
-    return session.execute(
-        select(Case.id, Case.tracking_number).where(Case.village_code == case.village_code,
-                           Case.category == case.category, Case.id != case.id,
-                           Case.status.not_in(domain.FINAL_STATUSES))
-        .order_by(Case.created_at.desc()).limit(1)).first()
+    return session.execute(LIKELY_ORIGINAL, {"village_code": case.village_code,
+                                             "category": case.category, "id": case.id}).first()
+
+
+LIKELY_ORIGINAL = (  # every new case runs it: built once
+    select(Case.id, Case.tracking_number)
+    .where(Case.village_code == bindparam("village_code"), Case.category == bindparam("category"),
+           Case.id != bindparam("id"), Case.status.not_in(domain.FINAL_STATUSES))
+    .order_by(Case.created_at.desc()).limit(1))
 
 
 # -- the list of cases ---------------------------------------------------------------------------

@@ -125,7 +125,7 @@ class VillagesService:
                 "idempotency_key": idempotency_key, "request_fingerprint": digest,
                 "created_at": now, "photos": photos or None,
             }
-            unit.session.execute(insert(Report).values(**row))
+            unit.session.execute(insert(Report.__table__), row)
             unit.emit(events.ISSUE_REPORTED, {
                 "case_id": row["id"], "tracking_number": row["tracking_number"],
                 "category": row["category"], "title": row["title"],
