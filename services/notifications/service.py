@@ -92,13 +92,15 @@ def _many(name):
 # it).
 FANNING_OUT = SimpleNamespace(
     subscriptions=select(Subscription.__table__).where(Subscription.party.in_(_many("parties"))),
-    contacts=select(Contact.__table__).where(
-        or_(Contact.party.in_(_many("parties")), Contact.actor_id.in_(_many("actors"))),
-        Contact.disabled.is_(False)),
-    digest=select(DigestChoice.actor_id).where(
-        DigestChoice.actor_id.in_(_many("ids")), DigestChoice.digest.is_(True)),
-    preferences=select(Preference.actor_id, Preference.channels).where(
-        Preference.actor_id.in_(_many("ids")), Preference.event_type == bindparam("kind")),
+    # Each actor of the recipients, whether it takes a digest, and its channels for this
+    # kind of news if it chose them.
+    contacts=select(*Contact.__table__.c, DigestChoice.digest,
+                    Preference.channels.label("chosen"))
+    .outerjoin(DigestChoice, DigestChoice.actor_id == Contact.actor_id)
+    .outerjoin(Preference, (Preference.actor_id == Contact.actor_id)
+               & (Preference.event_type == bindparam("kind")))
+    .where(or_(Contact.party.in_(_many("parties")), Contact.actor_id.in_(_many("actors"))),
+           Contact.disabled.is_(False)),
     webhooks=select(Webhook.id, Webhook.party, Webhook.url, Webhook.events).where(
         Webhook.party.in_(_many("parties")), Webhook.deleted_at.is_(None)),
     notifications=insert(Notification.__table__),
@@ -177,11 +179,7 @@ class NotificationsService:
         parties = [r for r in recipients if not r.startswith("actor:")]
         actors = [r.partition(":")[2] for r in recipients if r.startswith("actor:")]
         contacts = session.execute(FANNING_OUT.contacts,
-                                   {"parties": parties, "actors": actors}).all()
-        ids = [c.actor_id for c in contacts]
-        digest = set(session.scalars(FANNING_OUT.digest, {"ids": ids})) if ids else set()
-        chosen = {actor_id: {kind: channels} for actor_id, channels in session.execute(
-            FANNING_OUT.preferences, {"ids": ids, "kind": kind})} if ids else {}
+                                   {"parties": parties, "actors": actors, "kind": kind}).all()
         webhooks = [w for w in session.execute(FANNING_OUT.webhooks, {"parties": parties})
                     if kind in w.events]
         available = available_channels()
@@ -189,11 +187,12 @@ class NotificationsService:
         for notification in notifications:
             recipient = notification["recipient"]
             planned = [(f"actor:{contact.actor_id}", channel, address, contact.language,
-                        delivery.first_status(channel, contact.actor_id in digest))
+                        delivery.first_status(channel, bool(contact.digest)))
                        for contact in contacts
                        if recipient in (contact.party, f"actor:{contact.actor_id}")
                        for channel, address in delivery.personal_deliveries(
-                           contact, kind, chosen.get(contact.actor_id, {}), available)]
+                           contact, kind, {} if contact.chosen is None else {
+                               kind: contact.chosen}, available)]
             planned += [(f"webhook:{webhook.id}", WEBHOOK, webhook.url, "id", delivery.PENDING)
                         for webhook in webhooks if webhook.party == recipient]
             rows += [{"id": str(uuid.uuid4()), "source": f"notification:{notification['id']}",

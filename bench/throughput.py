@@ -1,0 +1,319 @@
+"""How fast villages' reports reach their lead agency, and how that compares with the floor.
+
+Starts a whole Jembatan (every service a real process, a fresh vhost on the local RabbitMQ, the
+demo city seeded; SQLite by default, or PostgreSQL), then in one invocation:
+
+1. an open-loop run: reports sent at a fixed rate (`--rate`, each at its own scheduled moment
+   whether or not the ones before were answered), from every village of the demo and every
+   category that has a rule, with mixed severities; latencies count from the scheduled moment,
+   so a slow system cannot hide them by sending less;
+2. a saturation run: `--senders` clients each sending its next report as soon as the last was
+   answered, for `--saturation-reports` reports: how many reports a second end routed with the
+   lead agency told (from the first report sent to the last lead agency's notification), and
+   the CPU each process (and the broker) spent per report;
+3. the bare chain (bench/bare_chain.py: three nameko hops that commit and publish confirmed
+   events, nothing else), on nameko's classic queues and on quorum queues as Jembatan's, and
+   the ratio of 2 to each.
+
+Times come from the system's own records (the case's `routed` timeline entry, the lead
+agency's notification), read from each service's database once a run is over; the bench only
+counts notifications now and then while the reports flow. It prints each figure with the
+command that produced it.
+
+Run:  .venv/bin/python -m bench.throughput [--rate 50] [--reports 1500] [--senders 16]
+      [--saturation-reports 3000] [--chains 3000] [--database sqlite|postgresql] [--skip-bare]
+"""
+import jembatan  # noqa: F401  (eventlet first)
+
+import argparse
+import itertools
+import json
+import os
+import platform
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from http.client import HTTPConnection
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import eventlet
+from eventlet.queue import LightQueue
+from sqlalchemy import create_engine, text
+from sqlalchemy.pool import NullPool
+
+from bench import bare_chain
+from tests.broker import Vhost
+from tests.e2e.system import System
+
+SEVERITIES = ("low", "medium", "medium", "high", "critical")
+
+
+def percentile(values, share):
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+@dataclass
+class Sent:
+    n: int
+    scheduled: float            # wall clock (time.time()) the report was due to be sent
+    answered: float = 0.0
+    status: int = 0
+    case_id: str | None = None
+
+
+@dataclass
+class Reports:
+    """The reports a run sends: every village of the demo × every category with a rule."""
+
+    tokens: list
+    categories: list
+    counter: itertools.count = field(default_factory=itertools.count)
+
+    def next(self):
+        n = next(self.counter)
+        rng = random.Random(n)
+        body = {"category": rng.choice(self.categories), "title": f"Laporan uji #{n}",
+                "description": "Laporan dari bench.throughput.",
+                "severity": rng.choice(SEVERITIES), "affected_people": rng.randint(1, 2000)}
+        return n, self.tokens[n % len(self.tokens)], json.dumps(body)
+
+
+class Connections:
+    """Keep-alive HTTP connections to the gateway, one per request in flight."""
+
+    def __init__(self, base):
+        parts = urlsplit(base)
+        self.host, self.port, self.path = parts.hostname, parts.port, parts.path
+        self.idle = LightQueue()
+
+    def post_report(self, token, body):
+        try:
+            connection = self.idle.get_nowait()
+        except eventlet.queue.Empty:
+            connection = HTTPConnection(self.host, self.port, timeout=30)
+        try:
+            connection.request("POST", self.path + "/reports", body=body, headers={
+                "Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+            response = connection.getresponse()
+            answer = response.read()
+        except Exception:
+            connection.close()
+            raise
+        self.idle.put(connection)
+        return response.status, answer
+
+
+def send_one(connections, reports, scheduled):
+    n, token, body = reports.next()
+    sent = Sent(n, scheduled)
+    try:
+        sent.status, answer = connections.post_report(token, body)
+        if sent.status == 202:
+            sent.case_id = json.loads(answer)["case_id"]
+    except Exception:  # refused or cut: counted as not accepted
+        sent.status = -1
+    sent.answered = time.time()
+    return sent
+
+
+def open_loop(connections, reports, rate, count):
+    """Send `count` reports at `rate` a second, each at its scheduled moment."""
+    pool = eventlet.GreenPool(10_000)
+    results = []
+    start = time.time() + 0.2
+    for i in range(count):
+        scheduled = start + i / rate
+        delay = scheduled - time.time()
+        if delay > 0:
+            eventlet.sleep(delay)
+        pool.spawn(lambda s=scheduled: results.append(send_one(connections, reports, s)))
+    pool.waitall()
+    return results
+
+
+def closed_loop(connections, reports, senders, count):
+    """`senders` clients, each sending its next report once the last was answered."""
+    results = []
+    left = itertools.count()
+
+    def sender():
+        while next(left) < count:
+            results.append(send_one(connections, reports, time.time()))
+
+    pool = eventlet.GreenPool(senders)
+    for _ in range(senders):
+        pool.spawn(sender)
+    pool.waitall()
+    return results
+
+
+class Records:
+    """What the services' own databases say of the reports of a run."""
+
+    def __init__(self, system):
+        self.engines = {service: create_engine(system.database_url(service), poolclass=NullPool)
+                        for service in ("requests", "notifications")}
+
+    def told_count(self, case_ids):
+        """How many of these cases have reached an agency's inbox."""
+        with self.engines["notifications"].connect() as connection:
+            told = set(connection.execute(text(
+                "SELECT DISTINCT case_id FROM notifications "
+                "WHERE type = 'case_routed' AND recipient LIKE 'agency:%'")).scalars())
+        return len(told & case_ids)
+
+    def times(self, case_ids):
+        """case id -> (routed at, lead agency told at), as epoch seconds."""
+        with self.engines["requests"].connect() as connection:
+            routed = dict(connection.execute(text(
+                "SELECT case_id, min(at) FROM timeline WHERE type = 'routed' GROUP BY case_id")).all())
+            lead = dict(connection.execute(text(
+                "SELECT case_id, agency_id FROM tasks WHERE role = 'lead'")).all())
+        with self.engines["notifications"].connect() as connection:
+            told = {(case_id, recipient): at for case_id, recipient, at in connection.execute(
+                text("SELECT case_id, recipient, min(created_at) FROM notifications "
+                     "WHERE type = 'case_routed' GROUP BY case_id, recipient")).all()}
+        result = {}
+        for case_id in case_ids:
+            at = told.get((case_id, f"agency:{lead.get(case_id)}"))
+            if case_id in routed and at is not None:
+                result[case_id] = (epoch(routed[case_id]), epoch(at))
+        return result
+
+
+def epoch(value):
+    """A timestamp column (UTC, no zone) as epoch seconds."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).timestamp()
+
+
+def wait_until_told(records, accepted, timeout=600):
+    deadline = time.monotonic() + timeout
+    while records.told_count(accepted) < len(accepted):
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"only {records.told_count(accepted)} of {len(accepted)} "
+                               "reports reached their agency in time")
+        eventlet.sleep(0.5)
+
+
+def summarise(label, sent, records):
+    accepted = {s.case_id for s in sent if s.status == 202}
+    refused = len(sent) - len(accepted)
+    wait_until_told(records, accepted)
+    times = records.times(accepted)
+    by_case = {s.case_id: s for s in sent if s.status == 202}
+    post = [(s.answered - s.scheduled) * 1000 for s in sent if s.status == 202]
+    routed = [(times[c][0] - by_case[c].scheduled) * 1000 for c in times]
+    told = [(times[c][1] - by_case[c].scheduled) * 1000 for c in times]
+    span = max(t[1] for t in times.values()) - min(s.scheduled for s in sent)
+    lines = [f"{label}: {len(sent)} reports, {len(accepted)} accepted (202), {refused} refused"]
+    for name, values in (("POST /reports → 202", post), ("report → case routed", routed),
+                         ("report → lead agency's inbox", told)):
+        lines.append(f"    {name:<30} p50 {percentile(values, 0.5):8.1f} ms   "
+                     f"p99 {percentile(values, 0.99):8.1f} ms   max {max(values):8.1f} ms")
+    rate = len(times) / span
+    lines.append(f"    {'routed, lead agency told':<30} {rate:8.1f} reports/s "
+                 f"(first sent → last told, {span:.1f} s)")
+    return lines, rate
+
+
+def cpu_seconds(pid):
+    """The CPU time (user + system) a process has spent so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def broker_pid():
+    """The local RabbitMQ's process (run by the rabbitmq user, as Debian's package runs it),
+    or None when there is no such process to measure."""
+    found = subprocess.run(["pgrep", "-u", "rabbitmq", "beam.smp"], capture_output=True,
+                           text=True).stdout.split()
+    return int(found[0]) if len(found) == 1 else None
+
+
+class CpuMeter:
+    """CPU spent by each service process (and the broker) between start() and per_report()."""
+
+    def __init__(self, system):
+        self.pids = {name: process.pid for name, process in system.processes.items()}
+        broker = broker_pid()
+        if broker is not None:
+            self.pids["rabbitmq"] = broker
+        self.before = {}
+
+    def start(self):
+        self.before = {name: cpu_seconds(pid) for name, pid in self.pids.items()}
+
+    def per_report(self, reports):
+        spent = {name: (cpu_seconds(pid) - self.before[name]) * 1000 / reports
+                 for name, pid in self.pids.items()}
+        parts = ", ".join(f"{name} {ms:.1f}" for name, ms in spent.items())
+        return [f"    CPU per report (ms): {parts}; in all {sum(spent.values()):.1f} ms"]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rate", type=float, default=50.0, help="open-loop reports a second")
+    parser.add_argument("--reports", type=int, default=1500, help="open-loop reports")
+    parser.add_argument("--senders", type=int, default=16, help="saturation run's clients")
+    parser.add_argument("--saturation-reports", type=int, default=3000)
+    parser.add_argument("--chains", type=int, default=3000, help="bare chain's chains")
+    parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument("--skip-bare", action="store_true", help="do not run the bare chain")
+    args = parser.parse_args()
+    command = " ".join([Path(sys.executable).name, "-m", "bench.throughput"] + sys.argv[1:])
+    out = [f"command: {command}",
+           f"machine: {os.cpu_count()} cores, {platform.python_implementation()} "
+           f"{platform.python_version()}; database {args.database}, local RabbitMQ; "
+           f"load average before: {os.getloadavg()[0]:.2f}"]
+    with tempfile.TemporaryDirectory() as tmp:
+        system = System(Path(tmp), database=args.database, scheduler_seconds=30).start()
+        try:
+            tokens = [a["token"] for a in system.actors.values() if a["role"] == "village"]
+            categories = sorted({r["category"] for r in json.loads(
+                (Path(__file__).parents[1] / "services/routing/data/35.79-kota-batu.json")
+                .read_text())["rules"]})
+            reports = Reports(tokens, categories)
+            connections = Connections(system.base)
+            records = Records(system)
+            for _warm in open_loop(connections, reports, 20, 40):
+                pass
+            out.append(f"reports from {len(tokens)} villages, {len(categories)} categories, "
+                       "severities low..critical")
+            lines, _ = summarise(
+                f"open loop at {args.rate:g} reports/s",
+                open_loop(connections, reports, args.rate, args.reports), records)
+            out += lines
+            meter = CpuMeter(system)
+            meter.start()
+            sent = closed_loop(connections, reports, args.senders, args.saturation_reports)
+            lines, product = summarise(f"saturation, {args.senders} senders", sent, records)
+            out += lines + meter.per_report(len(sent))
+        finally:
+            system.stop()
+    if not args.skip_bare:
+        for quorum in (False, True):
+            vhost = Vhost()
+            try:
+                with tempfile.TemporaryDirectory() as folder:
+                    floor = bare_chain.measure(vhost.create(), folder, args.chains, quorum)
+            finally:
+                vhost.delete()
+            kind = "quorum queues, as Jembatan's" if quorum else "nameko's classic queues"
+            out.append(f"bare chain (3 nameko hops, SQLite commit + confirmed event each, "
+                       f"{kind}): {floor.chains_per_second:.1f} chains/s over {args.chains} "
+                       f"chains, {floor.cpu_ms_per_chain:.2f} ms CPU a chain (hops only)")
+            out.append(f"    ratio: Jembatan's saturation throughput / this bare chain = "
+                       f"{product / floor.chains_per_second:.2f}")
+    print("\n".join(out))
+
+
+if __name__ == "__main__":
+    main()
