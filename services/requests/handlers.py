@@ -28,11 +28,14 @@ def when_an_issue_is_reported_open_the_case(unit, report):
 
     Nothing happens when the case exists already.
     """
-    if unit.session.scalar(CASE_EXISTS, {"id": report["case_id"]}) is not None:
+    session = unit.session
+    if session.scalar(CASE_EXISTS, {"id": report["case_id"]}) is not None:
         return
     now = utcnow()
     location = report["location"] or {}
-    case = Case(
+    # Every report opens a case: its row is written by one statement, without the ORM's unit
+    # of work; `case` is what the views and the facts read of it.
+    row = dict(
         id=report["case_id"], tracking_number=report["tracking_number"],
         status=domain.REPORTED, category=report["category"], title=report["title"],
         description=report["description"], severity=report["severity"],
@@ -42,20 +45,23 @@ def when_an_issue_is_reported_open_the_case(unit, report):
         district_code=report["district"]["code"], district_name=report["district"]["name"],
         regency_code=report["regency"]["code"], regency_name=report["regency"]["name"],
         reporter_id=report["reporter"]["id"], reporter_name=report["reporter"]["name"],
-        created_at=report["reported_at"], updated_at=now, tasks=[],
+        created_at=report["reported_at"], updated_at=now, escalation_level=0, version=1,
     )
-    unit.session.add(case)
-    unit.session.flush()
+    case = Case(**row, tasks=[])
+    original = queries.likely_original(session, case)
+    duplicate = domain.flag_likely_duplicate(case, original) if original is not None else []
+    session.execute(insert(Case.__table__), {**row, "likely_duplicate_of":
+                                             case.likely_duplicate_of})
     reporter = report["reporter"]
     record(unit, case, [domain.Fact(facts.REPORTED, reporter, {
         "village": case.village_name, "title": case.title, "category": case.category})])
     unit.emit(events.CASE_OPENED, {"case": views.case_ref(case),
                                    "actor": views.actor_ref(reporter)}, correlation_id=case.id)
-    for photo in report["photos"]:
-        keep_photo(unit, case, reporter, photo, case.updated_at)
-    original = queries.likely_original(unit.session, case)
-    if original is not None:
-        record(unit, case, domain.flag_likely_duplicate(case, original))
+    if report["photos"]:
+        case = queries.case_by_id(session, case.id)
+        for photo in report["photos"]:
+            keep_photo(unit, case, reporter, photo, case.updated_at)
+    record(unit, case, duplicate)
 
 
 def keep_photo(unit, case, actor, photo, now):
