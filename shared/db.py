@@ -116,8 +116,7 @@ class UnitOfWork:
     def __init__(self, session, store):
         self.session = session
         self._store = store
-        self.envelopes = []
-        self.messages = []
+        self.messages = []  # the events to publish once the transaction commits
         session.info["unit"] = self
 
     @staticmethod
@@ -132,7 +131,6 @@ class UnitOfWork:
         self.session.execute(self._store.statements.add_to_outbox, {
             "event_id": envelope["event_id"], "type": event_type, "body": body,
             "created_at": utcnow()})
-        self.envelopes.append(envelope)
         self.messages.append(event_message(body, event_type, envelope["event_id"]))
         return envelope
 
@@ -255,7 +253,7 @@ class Store:
                 self.processed.c.processed_at < processed_before))
 
     def start_relay(self):
-        """Publish what is pending, then keep publishing (see OutboxRelay)."""
+        """Start publishing what is committed, and sweeping up what is left (OutboxRelay)."""
         if self.relay is not None:
             self.relay.start()
 

@@ -160,6 +160,7 @@ def test_a_poison_message_is_dead_lettered_and_the_next_reports_flow(system):
     assert health["dead_letters"] == 2
 
 
+@pytest.mark.alone
 @pytest.mark.skipif(shutil.which("rabbitmqctl") is None, reason="needs rabbitmqctl on this machine")
 def test_reports_while_the_broker_restarts_are_refused_or_delivered_never_lost(system):
     village = system.village(PUNTEN)
