@@ -47,7 +47,7 @@ def topic_permissions(service):
     else:
         calls = "^[0-9a-f-]{36}$"  # replies only
     return {EVENTS_EXCHANGE.name: events, RPC_EXCHANGE: calls,
-            RETRY_EXCHANGE.name: rf"^jembatan\.{service}\.retry-[0-9]+ms$"}
+            RETRY_EXCHANGE.name: rf"^jembatan\.{service}\.delay-[0-9]+ms$"}
 
 
 def user_name(service, prefix="jembatan"):

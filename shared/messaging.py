@@ -35,6 +35,7 @@ from nameko.constants import (
     NON_PERSISTENT, SERIALIZER_CONFIG_KEY,
 )
 from nameko.rpc import ReplyListener, Responder, Rpc as NamekoRpc, RpcConsumer, get_rpc_exchange
+from nameko.utils import sanitize_url
 
 from shared import events, signing
 from shared.events import InvalidEvent, iso, parse_event, utcnow
@@ -96,15 +97,25 @@ def handler_attempts():
 
 
 def retry_queue(service, delay):
-    """Where a failed message of `service` waits `delay` seconds, then returns to its queue."""
+    """Where a failed message of `service` waits `delay` seconds, then returns to its queue.
+
+    A quorum queue, like every queue that outlives its connection: in a cluster, a classic
+    queue is on one node, and while that node is down a message routed to it is confirmed
+    and lost. The expired message moves on `at-least-once` (RabbitMQ 3.10+), which needs the
+    overflow `reject-publish`; nothing is rejected, as the queue has no length limit. (These
+    were classic queues named `…retry-<ms>ms` before: docs/deployment.md, "Upgrading".)
+    """
     milliseconds = int(delay * 1000)
-    name = f"jembatan.{service}.retry-{milliseconds}ms"
+    name = f"jembatan.{service}.delay-{milliseconds}ms"
     return Queue(
         name, exchange=RETRY_EXCHANGE, routing_key=name, durable=True,
         queue_arguments={
+            "x-queue-type": "quorum",
             "x-message-ttl": milliseconds,
             "x-dead-letter-exchange": "",
             "x-dead-letter-routing-key": f"jembatan.{service}.events",
+            "x-dead-letter-strategy": "at-least-once",
+            "x-overflow": "reject-publish",
         },
     )
 
@@ -354,7 +365,8 @@ class EventPublisher:
 class ResilientQueueConsumer(QueueConsumer):
     """nameko's queue consumer, except that a connection lost while acknowledging does not
     kill the service (nameko lets the socket error escape and the container dies): the broker
-    gives back whatever was not acknowledged, and consumers are idempotent."""
+    gives back whatever was not acknowledged, and consumers are idempotent. The consumers are
+    then set up again on a new connection, to the next node of AMQP_URI that answers."""
 
     def ack_message(self, message):
         try:
@@ -367,6 +379,25 @@ class ResilientQueueConsumer(QueueConsumer):
             super().requeue_message(message)
         except OSError as exc:
             log.warning("could not requeue (connection lost, it will be redelivered): %s", exc)
+
+    def on_consume_ready(self, connection, channel, consumers, **kwargs):
+        self.consuming_on = channel.connection  # py-amqp's, which kombu's would replace
+        super().on_consume_ready(connection, channel, consumers, **kwargs)
+
+    def on_iteration(self):
+        # A write that failed (an acknowledgement, as a broker node goes away) marks the
+        # connection lost; kombu then quietly opens another one (to the next node of AMQP_URI)
+        # the next time it waits for a message, and waits there forever, the consumers left on
+        # the lost one. Set them up again instead.
+        if not self.consuming_on.connected:
+            self.consuming_on.collect()  # what is left of it
+            raise ConnectionResetError("the connection to the broker was lost")
+        super().on_iteration()
+
+    def on_connection_error(self, exc, interval):
+        # nameko's own warning hides the password of the first node of AMQP_URI only
+        log.warning("could not connect to the broker at %s (%s); retrying in %s s",
+                    ";".join(map(sanitize_url, self.amqp_uri.split(";"))), exc, interval)
 
 
 class SigningPublisher(Publisher):
@@ -391,6 +422,12 @@ class SignedResponder(Responder):
 
 class ResilientRpcConsumer(RpcConsumer):
     queue_consumer = ResilientQueueConsumer()
+
+    def setup(self):
+        """nameko's queue of the service's calls, `rpc-<service>`, as a quorum queue: in a
+        cluster it is still there when a node is down (see retry_queue)."""
+        super().setup()
+        self.queue.queue_arguments = {"x-queue-type": "quorum"}
 
     def handle_result(self, message, result, exc_info):
         """Answer, signed; with the broker gone, give up the answer instead of the whole
@@ -439,6 +476,13 @@ class ResilientReplyListener(ReplyListener):
     the service that was called: a forged one is dropped (the call then times out)."""
 
     queue_consumer = ResilientQueueConsumer()
+
+    def setup(self):
+        """nameko's reply queue, but exclusive to its connection: when the node it is on
+        stops, the listener declares it again on the node it connects to next (nameko's
+        durable one could not be declared anywhere until that node is back)."""
+        super().setup()
+        self.queue.durable, self.queue.exclusive = False, True
 
     def handle_message(self, body, message):
         correlation_id = message.properties.get("correlation_id")

@@ -38,20 +38,30 @@ def free_port():
 
 
 class Vhost:
-    """A RabbitMQ virtual host of its own, removed afterwards."""
+    """A RabbitMQ virtual host of its own, removed afterwards: on this machine's broker, or on a
+    cluster (`management`: the management API of one of its nodes; `ports`: each node's AMQP
+    port on this machine)."""
 
-    def __init__(self):
+    def __init__(self, management=MANAGEMENT, admin=BROKER_USER, ports=(5672,)):
         self.name = f"jembatan-test-{uuid.uuid4().hex[:10]}"
+        self.management, self.admin, self.ports = management, admin, ports
 
     def create(self):
-        response = requests.put(f"{MANAGEMENT}/api/vhosts/{self.name}", auth=BROKER_USER, timeout=10)
+        response = requests.put(f"{self.management}/api/vhosts/{self.name}", auth=self.admin,
+                                timeout=10)
         response.raise_for_status()
-        requests.put(f"{MANAGEMENT}/api/permissions/{self.name}/{BROKER_USER[0]}", auth=BROKER_USER,
-                     json={"configure": ".*", "write": ".*", "read": ".*"},
+        requests.put(f"{self.management}/api/permissions/{self.name}/{self.admin[0]}",
+                     auth=self.admin, json={"configure": ".*", "write": ".*", "read": ".*"},
                      timeout=10).raise_for_status()
-        user, password = (quote(part, safe="") for part in BROKER_USER)
-        self.uri = f"amqp://{user}:{password}@127.0.0.1:5672/{self.name}"
+        self.uri = self.uri_of(*self.admin)
         return self.uri
+
+    def uri_of(self, user, password):
+        """The AMQP URI of `user` on this vhost: with several nodes, a URL per node separated
+        by ';', which kombu tries in turn (failover)."""
+        user, password = (quote(part, safe="") for part in (user, password))
+        return ";".join(f"amqp://{user}:{password}@127.0.0.1:{port}/{self.name}"
+                        for port in self.ports)
 
     def messages_in(self, queue):
         """How many messages wait in a queue (asked of the broker itself, not its statistics)."""
@@ -59,4 +69,4 @@ class Vhost:
             return connection.default_channel.queue_declare(queue, passive=True).message_count
 
     def delete(self):
-        requests.delete(f"{MANAGEMENT}/api/vhosts/{self.name}", auth=BROKER_USER, timeout=10)
+        requests.delete(f"{self.management}/api/vhosts/{self.name}", auth=self.admin, timeout=10)

@@ -18,7 +18,7 @@ from sqlalchemy.pool import NullPool
 
 from jembatan import broker
 from shared.messaging import connect, declare_topology
-from tests.broker import BROKER_USER, MANAGEMENT, Vhost, eventually, free_port
+from tests.broker import Vhost, eventually, free_port
 from tests.databases import PostgresDatabases
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -63,9 +63,11 @@ class Client:
 class System:
     """`database` is "sqlite" (a file per service) or "postgresql" (a database per service);
     `replicas` processes of every service (named `requests#1`, `requests#2`, … when more
-    than one)."""
+    than one); `vhost` the virtual host to run on (tests/broker.py `Vhost`: by default a new
+    one on this machine's RabbitMQ)."""
 
-    def __init__(self, tmp_path, database="sqlite", scheduler_seconds=0.5, env=None, replicas=1):
+    def __init__(self, tmp_path, database="sqlite", scheduler_seconds=0.5, env=None, replicas=1,
+                 vhost=None):
         self.scheduler_seconds = scheduler_seconds
         self.replicas = replicas
         self.extra_env = env or {}
@@ -73,7 +75,7 @@ class System:
         self.postgres = PostgresDatabases() if database == "postgresql" else None
         self.urls = {}
         self.engines = {}
-        self.vhost = Vhost()
+        self.vhost = vhost or Vhost()
         self.data_dir = tmp_path / "data"
         self.port = free_port()
         self.processes = {}
@@ -115,8 +117,8 @@ class System:
         with connect(amqp_uri) as connection:
             declare_topology(connection)
         self.broker_passwords = {service: secrets.token_urlsafe(16) for service in SERVICES}
-        broker.ensure_users(MANAGEMENT, BROKER_USER, self.vhost.name, self.broker_passwords,
-                            prefix=self.vhost.name)
+        broker.ensure_users(self.vhost.management, self.vhost.admin, self.vhost.name,
+                            self.broker_passwords, prefix=self.vhost.name)
         for service in SERVICES:
             for replica in (range(1, self.replicas + 1) if self.replicas > 1 else [None]):
                 self.run(service, replica)
@@ -163,9 +165,8 @@ class System:
 
     def amqp_uri_of(self, service):
         """The AMQP URI of a service's own broker user."""
-        user = broker.user_name(service, prefix=self.vhost.name)
-        return (f"amqp://{user}:{self.broker_passwords[service]}@127.0.0.1:5672/"
-                f"{self.vhost.name}")
+        return self.vhost.uri_of(broker.user_name(service, prefix=self.vhost.name),
+                                 self.broker_passwords[service])
 
     def run(self, service, replica=None):
         """Start a service; `replica` numbers one of several processes of it (`jembatan run
@@ -218,7 +219,8 @@ class System:
         for engine in self.engines.values():
             engine.dispose()
         self.vhost.delete()
-        broker.delete_users(MANAGEMENT, BROKER_USER, SERVICES, prefix=self.vhost.name)
+        broker.delete_users(self.vhost.management, self.vhost.admin, SERVICES,
+                            prefix=self.vhost.name)
         if self.postgres is not None:
             self.postgres.drop_all()
 

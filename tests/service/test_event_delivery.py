@@ -90,6 +90,25 @@ def test_an_event_published_before_its_consumer_ever_ran_is_delivered(amqp_uri, 
     eventually(lambda: handled == ["sebelum"])
 
 
+def test_a_consumer_whose_connection_an_acknowledgement_found_lost_connects_again(amqp_uri,
+                                                                                   routing):
+    """A write that fails (an acknowledgement, as a broker node goes away) marks the connection
+    lost before the consumer reads that it is gone; the consumer then connects again and takes
+    the next events. (kombu, left to itself, opens a new connection quietly and waits on it,
+    its consumers left on the lost one: no event would come again.)"""
+    routing.start()
+    publisher = EventPublisher(amqp_uri)
+    publisher.publish(case_opened("sebelum"))
+    eventually(lambda: handled == ["sebelum"])
+    consumer = next(iter(routing.entrypoints)).queue_consumer
+    lost = consumer.consuming_on
+    lost.transport.connected = False  # what py-amqp does when a write fails
+    eventually(lambda: consumer.consuming_on is not lost)
+    publisher.publish(case_opened("sesudah"))
+    publisher.close()
+    eventually(lambda: handled == ["sebelum", "sesudah"])
+
+
 def test_a_failing_handler_is_retried_then_dead_lettered_and_the_next_event_flows(amqp_uri, routing):
     routing.start()
     publisher = EventPublisher(amqp_uri)
