@@ -17,7 +17,7 @@ import requests
 
 from tests.broker import Vhost, eventually
 from tests.e2e.system import ROOT, System
-from tests.e2e.test_replicas import (
+from tests.e2e.steady_load import (
     assert_each_case_routed_once_and_each_party_told_once, send_steadily,
 )
 
