@@ -35,6 +35,7 @@ warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
 import argparse  # noqa: E402
 import bisect
 import csv
+import functools
 import heapq
 import io
 import itertools
@@ -80,6 +81,7 @@ SEVERITIES, SEVERITY_WEIGHTS = zip(*SEVERITY_SHARES.items())
 
 # How people behave (shares, and times in hours unless named otherwise).
 LATE = 0.03             # an agency answers or completes a task after its deadline
+NEGLECTS = 0.005        # an agency never answers (half of those the coordinator takes back)
 DECLINES = 0.04         # an agency declines its task ("not ours")
 CONFIRMS = 0.62         # the village confirms a resolved case (else it reopens, or is silent)
 REOPENS = 0.05          # the village reopens it (once)
@@ -88,6 +90,7 @@ ESCALATES = 0.01        # a coordinator escalates a case by hand to the regency 
 COMMENTS = 0.15         # a party comments on the case
 REPEATS = 0.04          # the village reports the same problem again
 MERGES = 0.75           # a coordinator merges a repeated report into the first
+TRIAGES = 0.97          # a coordinator routes a case awaiting triage (else it waits on)
 
 TITLES = {
     "air-bersih": ["Air tidak mengalir di Dusun {dusun}", "Pipa air bocor di Dusun {dusun}",
@@ -99,11 +102,13 @@ TITLES = {
     "kesehatan": ["Warga Dusun {dusun} terserang diare", "Kasus demam berdarah di Dusun {dusun}",
                   "Posyandu Dusun {dusun} kekurangan obat"],
     "sampah-lingkungan": ["Sampah menumpuk di Dusun {dusun}", "Sungai tercemar di Dusun {dusun}"],
-    "adminduk": ["Warga Dusun {dusun} belum menerima KTP", "Akta kelahiran tertunda di Dusun {dusun}"],
+    "adminduk": ["Warga Dusun {dusun} belum menerima KTP",
+                 "Akta kelahiran tertunda di Dusun {dusun}"],
     "penerangan-jalan": ["Lampu jalan mati di Dusun {dusun}", "Tiang lampu roboh di Dusun {dusun}"],
     "sosial": ["Lansia terlantar di Dusun {dusun}", "Bantuan sosial belum cair di Dusun {dusun}"],
     "pendidikan": ["Atap SD di Dusun {dusun} bocor", "Kekurangan guru di SD Dusun {dusun}"],
-    "pertanian": ["Saluran irigasi Dusun {dusun} tersumbat", "Serangan hama di sawah Dusun {dusun}"],
+    "pertanian": ["Saluran irigasi Dusun {dusun} tersumbat",
+                  "Serangan hama di sawah Dusun {dusun}"],
     "keamanan-ketertiban": ["Pedagang liar menutup jalan di Dusun {dusun}",
                             "Balap liar setiap malam di Dusun {dusun}"],
     "lainnya": ["Masalah warga Dusun {dusun} perlu ditangani", "Permintaan bantuan Dusun {dusun}"],
@@ -344,7 +349,9 @@ class History:
         # More reports lately: the number of villages using it grows over the years.
         self.moments = sorted(self.start + timedelta(seconds=seconds * self.rng.random() ** 0.8)
                               for _ in range(self.total))
-        for self.next_moment, moment in enumerate(self.moments, start=1):
+        while self.next_moment < len(self.moments):
+            moment = self.moments[self.next_moment]
+            self.next_moment += 1
             if moment is not None:
                 self.advance(moment)
                 self.open_case(moment)
@@ -392,7 +399,8 @@ class History:
                 moments.append(ladder.step_due_at(case, task, task.ladder_step + 1))
         if case.status == domain.RESOLVED:
             if case.closing_warned_at is None:
-                moments.append(workdays.due(case.resolved_at, ladder.WARNS_AFTER, case.village_code))
+                moments.append(workdays.due(case.resolved_at, ladder.WARNS_AFTER,
+                                            case.village_code))
             moments.append(workdays.due(case.resolved_at, ladder.CLOSES_AFTER, case.village_code))
         if moments:
             story.watch += 1  # the watcher runs every 30 s
@@ -508,7 +516,7 @@ class History:
         if rule is None:
             explanation = routing.explain(None, matching, situation, None, [])
             self.record(story, domain.needs_triage(case, explanation, decided))
-            self.at(self.later(decided, 1, 72), self.coordinator_routes, story)
+            self.triage_later(story, decided)
             return
         story.rule = rule
         agencies = self.world.agencies
@@ -524,8 +532,8 @@ class History:
         before = {task.id for task in case.tasks}
         tasks = [{**p, "accept_due_at": parse(p["accept_due_at"]), "due_at": parse(p["due_at"])}
                  for p in planned]
-        new_task = lambda **fields: self.new_task(case, **fields)  # noqa: E731
-        self.record(story, domain.route(case, tasks, actor, now, new_task, **how))
+        self.record(story, domain.route(case, tasks, actor, now,
+                                        functools.partial(self.new_task, case), **how))
         for task in case.tasks:
             if task.id not in before:
                 self.agency_answers_later(story, now, task)
@@ -565,9 +573,13 @@ class History:
     # -- the agencies
 
     def agency_answers_later(self, story, now, task):
+        if self.rng.random() < NEGLECTS:  # the watcher escalates it, step by step
+            if self.rng.random() < 0.5:
+                self.at(self.later(now, 7 * 24, 42 * 24), self.coordinator_withdraws, story, task)
+            return
         late = self.rng.random() < LATE * self.agency_lateness[task.agency_id]
         window = max(task.accept_due_at - now, HOUR)
-        share = self.rng.uniform(1.02, 1.8) if late else self.rng.uniform(0.02, 0.95)
+        share = self.rng.uniform(1.02, 1.5) if late else self.rng.uniform(0.02, 0.95)
         self.at(now + window * share, self.agency_answers, story, task)
 
     def agency_answers(self, story, now, task):
@@ -582,13 +594,13 @@ class History:
                 self.refer(story, now + timedelta(milliseconds=self.rng.uniform(50, 800)),
                            task, reason)
             if case.status == domain.NEEDS_TRIAGE and not story.done:
-                self.at(self.later(now, 1, 48), self.coordinator_routes, story)
+                self.triage_later(story, now)
             return
         self.record(story, domain.accept_task(case, task, officer, now,
                                               self.rng.choice(ACCEPT_NOTES)))
         late = self.rng.random() < LATE * self.agency_lateness[task.agency_id]
         window = max(task.due_at - now, 2 * HOUR) if task.due_at else 3 * DAY
-        done = now + window * (self.rng.uniform(1.02, 1.8) if late else self.rng.uniform(0.1, 0.95))
+        done = now + window * (self.rng.uniform(1.02, 1.5) if late else self.rng.uniform(0.1, 0.95))
         for _ in range(self.rng.choice((0, 0, 1, 1, 2))):
             self.at(now + (done - now) * self.rng.uniform(0.1, 0.9), self.agency_progresses,
                     story, task)
@@ -644,6 +656,20 @@ class History:
     def coordinator(self, case):
         return views.actor_ref(self.world.coordinators[case.district_code])
 
+    def triage_later(self, story, now):
+        if self.rng.random() < TRIAGES:
+            self.at(self.later(now, 1, 72), self.coordinator_routes, story)
+
+    def coordinator_withdraws(self, story, now, task):
+        """commands.supervise_task: a task its agency never answered, taken back; a lead
+        taken back leaves the case in triage, for the coordinator to route again."""
+        case = story.case
+        if task.status == domain.PENDING and case.status not in domain.FINAL_STATUSES:
+            self.record(story, domain.withdraw_task(case, task, self.coordinator(case), now,
+                                                    "Tidak ada tanggapan dari instansi."))
+            if case.status == domain.NEEDS_TRIAGE and not story.done:
+                self.triage_later(story, now)
+
     def coordinator_routes(self, story, now):
         """A case in triage routed by hand (routing's plan_manual_route, commands.route) to an
         agency that serves its category and has not declined it."""
@@ -652,9 +678,9 @@ class History:
             return
         tried = {task.agency_id for task in case.tasks}
         choices = [a for a in self.world.lead_for[case.regency_code, case.category]
-                   if a not in tried] or [a for a in self.world.agencies
-                                          if self.world.agencies[a].regency_code == case.regency_code
-                                          and a not in tried]
+                   if a not in tried] or [
+            a for a, agency in self.world.agencies.items()
+            if agency.regency_code == case.regency_code and a not in tried]
         if not choices:
             return  # nobody left: it waits in triage
         lead = self.world.agencies[self.rng.choice(choices)]
@@ -708,7 +734,7 @@ class History:
 
 def parse(moment):
     """An ISO time as an event carries it, as the consumer loads it."""
-    return datetime.fromisoformat(moment.replace("Z", "+00:00"))
+    return datetime.fromisoformat(moment)
 
 
 # -- writing the rows -----------------------------------------------------------------------

@@ -23,6 +23,7 @@ import jembatan  # noqa: F401  (eventlet first)
 
 import argparse
 import math
+import re
 import statistics
 import sys
 import tempfile
@@ -127,7 +128,8 @@ def capture(store):
 
 
 def plans(store, reads, found):
-    """EXPLAIN (ANALYZE, BUFFERS) of each statement a read ran, once per statement."""
+    """EXPLAIN (ANALYZE, BUFFERS) of each statement a read ran; a statement that reads the
+    page's cases, tasks or photos by their ids, once (they differ only by the ids)."""
     statements = capture(store)
     seen = set()
     with store.engine.connect() as connection:
@@ -135,12 +137,13 @@ def plans(store, reads, found):
             del statements[:]
             reads.call(ACTORS[who], path, query)
             for statement in list(statements):
-                if statement in seen:
+                shape = re.sub(r" IN \(('[^']*'(, )?)+\)", " IN (…)", statement)
+                if shape in seen:
                     continue
-                seen.add(statement)
-                plan = connection.execute(text("EXPLAIN (ANALYZE, BUFFERS) " + statement.replace(
-                    "%", "%%"))).scalars().all()
-                print(f"\n-- {who}: GET {label}\n{statement}\n" + "\n".join(plan))
+                seen.add(shape)
+                plan = connection.exec_driver_sql("EXPLAIN (ANALYZE, BUFFERS) " + statement)
+                print(f"\n-- {who}: GET {label}\n{shape}\n"
+                      + "\n".join(line for line, in plan))
 
 
 class BoardSystem(System):

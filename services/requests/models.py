@@ -58,7 +58,7 @@ class Task(Base):
     __tablename__ = "tasks"
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), index=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"))
     agency_id: Mapped[str] = mapped_column(String(64))
     agency_name: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(10))
@@ -111,11 +111,12 @@ class TimelineEntry(Base):
     data = mapped_column(JSON, nullable=False)
 
 
-# The indexes of the coordinator's board (queries.py), for a regency's history of hundreds of
-# thousands of cases: for the cases of a district (the coordinator's) and of a regency (the
-# regency office's), one per filter and sort of the list, each holding what its count and its
-# page need (PostgreSQL answers from the index alone); the cases of a village; the cases still
-# open (what most of the board is about); the cases of an agency; the tasks being worked on.
+# The indexes of the coordinator's board (queries.py) for a history of a million cases
+# (docs/decisions/0009): for the cases of a district (the coordinator's) and of a regency (the
+# regency office's), one per filter and sort of the list, and their cases still open (what most
+# of the board is about), each holding what its count and its page need (PostgreSQL answers
+# from the index alone); the cases of a village; the tasks of a case, of an agency, being
+# worked on.
 def board_indexes(scope):
     cases = Case.__table__.c
     named = scope.removesuffix("_code")
@@ -138,10 +139,13 @@ BOARD_INDEXES = [
     *board_indexes("district_code"), *board_indexes("regency_code"),
     Index("ix_cases_village_created", Case.village_code, Case.created_at, Case.id,
           postgresql_include=["district_code", "regency_code"]),
-    Index("ix_cases_open", Case.regency_code, Case.district_code, Case.village_code,
-          postgresql_include=["id", "status", "category", "escalation_level", "created_at",
-                              "updated_at", "likely_duplicate_of", "village_name"],
-          postgresql_where=OPEN, sqlite_where=OPEN),
+    *(Index(f"ix_cases_open_{named}", *columns,
+            postgresql_include=["id", "status", "category", "escalation_level", "created_at",
+                                "updated_at", "likely_duplicate_of", "village_name"],
+            postgresql_where=OPEN, sqlite_where=OPEN)
+      for named, columns in (("regency", (Case.regency_code, Case.village_code)),
+                             ("district", (Case.district_code, Case.village_code)))),
+    Index("ix_tasks_case", Task.case_id, postgresql_include=["agency_id", "role", "status"]),
     Index("ix_tasks_agency_case", Task.agency_id, Task.case_id, postgresql_include=["status"]),
     Index("ix_tasks_active", Task.case_id,
           postgresql_include=["agency_id", "agency_name", "role", "status", "accept_due_at",

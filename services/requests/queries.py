@@ -81,6 +81,7 @@ def cases_to_watch(session, now):
     days are at least eight calendar days).
     """
     climbing = exists().where(Task.case_id == Case.id, Task.ladder_step < ladder.LAST_STEP,
+                              Task.status.in_(domain.ACTIVE_TASK_STATUSES),
                               current_deadline() < now)
     unanswered = ((Case.status == domain.RESOLVED)
                   & (Case.resolved_at < now - ladder.UNANSWERED_WATCHED_AFTER))
@@ -155,7 +156,9 @@ def list_cases(session, actor, filters, now, page, per_page):
     `filters["sort"]` (newest first by default), then by id.
 
     The page's ids come first, from the indexes alone; then only those cases are read (a
-    later page skips the rows before it in an index, not in the table)."""
+    later page skips the rows before it in an index, not in the table). The total counts
+    `created_at`, which the board's indexes hold: PostgreSQL counts on one of them, never on
+    an index of ids (in their random order, it reads the table's visibility map all over)."""
     conditions = case_filters(actor, filters, now)
     total = session.scalar(select(func.count(Case.created_at)).where(*conditions))
     sort, offset = filters.get("sort") or "newest", (page - 1) * per_page

@@ -6,7 +6,7 @@ Create Date: 2026-12-07
 
 The indexes of the coordinator's board (models.BOARD_INDEXES), for a history of a million
 cases; they replace the single-column indexes of the district, regency and village codes and
-of a task's agency, which they begin with.
+of a task's case and agency, which they begin with.
 """
 from typing import Sequence, Union
 
@@ -43,16 +43,20 @@ def upgrade() -> None:
             batch_op.create_index(f'ix_cases_{named}_id', [scope, 'id'], unique=False)
         batch_op.create_index('ix_cases_village_created', ['village_code', 'created_at', 'id'],
                               unique=False, postgresql_include=['district_code', 'regency_code'])
-        batch_op.create_index(
-            'ix_cases_open', ['regency_code', 'district_code', 'village_code'], unique=False,
-            postgresql_include=['id', 'status', 'category', 'escalation_level', 'created_at',
-                                'updated_at', 'likely_duplicate_of', 'village_name'],
-            postgresql_where=OPEN, sqlite_where=OPEN)
+        for scope, named in (('regency_code', 'regency'), ('district_code', 'district')):
+            batch_op.create_index(
+                f'ix_cases_open_{named}', [scope, 'village_code'], unique=False,
+                postgresql_include=['id', 'status', 'category', 'escalation_level',
+                                    'created_at', 'updated_at', 'likely_duplicate_of',
+                                    'village_name'],
+                postgresql_where=OPEN, sqlite_where=OPEN)
         batch_op.drop_index('ix_cases_district_code')
         batch_op.drop_index('ix_cases_regency_code')
         batch_op.drop_index('ix_cases_village_code')
 
     with op.batch_alter_table('tasks', schema=None) as batch_op:
+        batch_op.create_index('ix_tasks_case', ['case_id'], unique=False,
+                              postgresql_include=['agency_id', 'role', 'status'])
         batch_op.create_index('ix_tasks_agency_case', ['agency_id', 'case_id'], unique=False,
                               postgresql_include=['status'])
         batch_op.create_index(
@@ -60,6 +64,7 @@ def upgrade() -> None:
             postgresql_include=['agency_id', 'agency_name', 'role', 'status', 'accept_due_at',
                                 'due_at'],
             postgresql_where=WORKED_ON, sqlite_where=WORKED_ON)
+        batch_op.drop_index('ix_tasks_case_id')
         batch_op.drop_index('ix_tasks_agency_id')
 
 
@@ -67,14 +72,17 @@ def downgrade() -> None:
     """Downgrade schema."""
     with op.batch_alter_table('tasks', schema=None) as batch_op:
         batch_op.create_index('ix_tasks_agency_id', ['agency_id'], unique=False)
+        batch_op.create_index('ix_tasks_case_id', ['case_id'], unique=False)
         batch_op.drop_index('ix_tasks_active')
         batch_op.drop_index('ix_tasks_agency_case')
+        batch_op.drop_index('ix_tasks_case')
 
     with op.batch_alter_table('cases', schema=None) as batch_op:
         batch_op.create_index('ix_cases_village_code', ['village_code'], unique=False)
         batch_op.create_index('ix_cases_regency_code', ['regency_code'], unique=False)
         batch_op.create_index('ix_cases_district_code', ['district_code'], unique=False)
-        batch_op.drop_index('ix_cases_open')
+        batch_op.drop_index('ix_cases_open_district')
+        batch_op.drop_index('ix_cases_open_regency')
         batch_op.drop_index('ix_cases_village_created')
         for named in ('regency', 'district'):
             for index in ('id', 'escalation', 'updated', 'category', 'status', 'created'):
