@@ -7,7 +7,8 @@ file, and the same rules for the agencies of every other regency), accepted or d
 referred, worked on, completed, resolved, confirmed, reopened or closed unanswered, escalated by
 the deadline watcher, cancelled, flagged as a likely duplicate and merged, commented on —
 through `services/requests/domain.py` and `ladder.py`, the routing service's `domain.py` for
-the rules, deadlines and explanations, and `handlers.record` for the timeline. Only what people
+the rules, deadlines and explanations, and the timeline entries `handlers.record` writes
+(tests/service/test_big_history.py checks they are the same). Only what people
 decide (who answers when, who declines, which village confirms) is drawn at random, from a seed.
 What is still open when the simulation reaches the present stays open: routed, in progress,
 overdue, awaiting triage or the village's answer. Photos, the outbox and the processed-event
@@ -19,11 +20,13 @@ coordinator of Bumiaji, 35.79.02; the Kantor Walikota; the PDAM, pdam-batu) see 
 thousands of cases.
 
 The schema is the service's own (its Alembic migrations); rows go in with PostgreSQL's COPY in
-batches, the indexes built once at the end; then VACUUM ANALYZE. A database that already holds
-cases is left as it is (a bench reuses it): `--fresh` starts it again.
+batches, from `--workers` processes (each the history of some of the regencies), the indexes
+built once at the end; then VACUUM ANALYZE. A database that already holds cases is left as it
+is (a bench reuses it): `--fresh` starts it again.
 
 Run:  .venv/bin/python -m bench.big_history [--database jembatan_bench_board]
-          [--cases 1000000] [--province 35] [--batu-share 0.08] [--years 3] [--seed 1] [--fresh]
+          [--cases 1000000] [--province 35] [--batu-share 0.08] [--years 3] [--seed 1]
+          [--workers 2] [--fresh]
       (on the PostgreSQL of JEMBATAN_TEST_POSTGRES_URL, postgres@127.0.0.1:5432 by default)
 """
 # No `import jembatan` (eventlet's monkey patch) here: nothing talks to the broker, and the
