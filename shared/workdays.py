@@ -31,6 +31,7 @@ def national_holidays(year):
     return holidays.country_holidays("ID", years=year, language="id")
 
 
+@lru_cache(maxsize=4096)  # the deadline watcher asks of the same days again and again
 def is_working_day(day):
     return day.weekday() < 5 and day not in national_holidays(day.year)
 

@@ -2,6 +2,7 @@
 from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from services.requests.domain import ACTIVE_TASK_STATUSES, FINAL_STATUSES
 from shared.db import UTCDateTime, messaging_tables
 from shared.lease import lease_table
 
@@ -12,11 +13,6 @@ class Base(DeclarativeBase):
 
 class Case(Base):
     __tablename__ = "cases"
-    __table_args__ = (
-        # queries.likely_original: the newest case of a village and category.
-        Index("ix_cases_village_category_created", "village_code", "category", "created_at"),
-    )
-
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     tracking_number: Mapped[str] = mapped_column(String(20), unique=True)
     status: Mapped[str] = mapped_column(String(20), index=True)
@@ -27,11 +23,11 @@ class Case(Base):
     affected_people: Mapped[int | None] = mapped_column(Integer, nullable=True)
     lat: Mapped[float | None] = mapped_column(Float, nullable=True)
     lon: Mapped[float | None] = mapped_column(Float, nullable=True)
-    village_code: Mapped[str] = mapped_column(String(13), index=True)
+    village_code: Mapped[str] = mapped_column(String(13))
     village_name: Mapped[str] = mapped_column(String(100))
-    district_code: Mapped[str] = mapped_column(String(8), index=True)
+    district_code: Mapped[str] = mapped_column(String(8))
     district_name: Mapped[str] = mapped_column(String(100))
-    regency_code: Mapped[str] = mapped_column(String(5), index=True)
+    regency_code: Mapped[str] = mapped_column(String(5))
     regency_name: Mapped[str] = mapped_column(String(100))
     reporter_id: Mapped[str] = mapped_column(String(36))
     reporter_name: Mapped[str] = mapped_column(String(200))
@@ -62,8 +58,8 @@ class Task(Base):
     __tablename__ = "tasks"
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), index=True)
-    agency_id: Mapped[str] = mapped_column(String(64), index=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"))
+    agency_id: Mapped[str] = mapped_column(String(64))
     agency_name: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(10))
     status: Mapped[str] = mapped_column(String(10), index=True)
@@ -114,6 +110,48 @@ class TimelineEntry(Base):
     actor_name: Mapped[str] = mapped_column(String(200))
     data = mapped_column(JSON, nullable=False)
 
+
+# The indexes of the coordinator's board (queries.py) for a history of a million cases
+# (docs/decisions/0009): for the cases of a district (the coordinator's) and of a regency (the
+# regency office's), one per filter and sort of the list, and their cases still open (what most
+# of the board is about), each holding what its count and its page need (PostgreSQL answers
+# from the index alone); the cases of a village; the tasks of a case, of an agency, being
+# worked on.
+def board_indexes(scope):
+    cases = Case.__table__.c
+    named = scope.removesuffix("_code")
+    area = cases[scope]
+    return [
+        Index(f"ix_cases_{named}_created", area, cases.created_at, cases.id,
+              postgresql_include=["regency_code"] if scope == "district_code" else []),
+        Index(f"ix_cases_{named}_status", area, cases.status, cases.created_at, cases.id),
+        Index(f"ix_cases_{named}_category", area, cases.category, cases.created_at, cases.id),
+        Index(f"ix_cases_{named}_updated", area, cases.updated_at, cases.id),
+        Index(f"ix_cases_{named}_escalation", area, cases.escalation_level.desc(),
+              cases.created_at, cases.id),
+        Index(f"ix_cases_{named}_id", area, cases.id),
+    ]
+
+
+OPEN = Case.status.not_in(FINAL_STATUSES)
+WORKED_ON = Task.status.in_(ACTIVE_TASK_STATUSES)
+BOARD_INDEXES = [
+    *board_indexes("district_code"), *board_indexes("regency_code"),
+    Index("ix_cases_village_created", Case.village_code, Case.created_at, Case.id,
+          postgresql_include=["district_code", "regency_code"]),
+    *(Index(f"ix_cases_open_{named}", *columns,
+            postgresql_include=["id", "status", "category", "escalation_level", "created_at",
+                                "updated_at", "likely_duplicate_of", "village_name"],
+            postgresql_where=OPEN, sqlite_where=OPEN)
+      for named, columns in (("regency", (Case.regency_code, Case.village_code)),
+                             ("district", (Case.district_code, Case.village_code)))),
+    Index("ix_tasks_case", Task.case_id, postgresql_include=["agency_id", "role", "status"]),
+    Index("ix_tasks_agency_case", Task.agency_id, Task.case_id, postgresql_include=["status"]),
+    Index("ix_tasks_active", Task.case_id,
+          postgresql_include=["agency_id", "agency_name", "role", "status", "accept_due_at",
+                              "due_at"],
+          postgresql_where=WORKED_ON, sqlite_where=WORKED_ON),
+]
 
 OUTBOX, PROCESSED_EVENTS = messaging_tables(Base.metadata)
 LEASES = lease_table(Base.metadata)

@@ -32,8 +32,17 @@ def find_case(session, case_id):
 
 def visible_to(actor):
     """The SQL condition that keeps a query inside the caller's jurisdiction (the access
-    policy's own twin: shared.policy.case_visible of shared.policy.sees_case)."""
-    return policy.case_visible(actor, Case, Task)
+    policy's own twin: shared.policy.case_visible of shared.policy.sees_case).
+
+    For an agency, also: the case is of the agency's regency. Every case an agency has a task
+    on is (the routing rules are a regency's own and name its own agencies; a case is routed
+    by hand to the agencies of its regency only), so this changes no answer; it lets the
+    database look for the agency's cases among its regency's (an index range) instead of
+    fetching each of them by id."""
+    visible = policy.case_visible(actor, Case, Task)
+    if actor.get("role") == policy.AGENCY:
+        return visible & (Case.regency_code == actor.get("regency"))
+    return visible
 
 
 # -- deadlines ---------------------------------------------------------------------------------
@@ -49,16 +58,25 @@ def current_deadline():
                     (Task.status == domain.ACCEPTED, Task.due_at), else_=None)
 
 
-def next_deadline():
-    """The earliest current deadline among the case's tasks (NULL when nothing is due)."""
-    return (select(func.min(current_deadline())).where(Task.case_id == Case.id)
-            .scalar_subquery())
+def next_deadlines():
+    """Each case's next deadline, the earliest current deadline of its tasks: a row per case
+    with a task still to accept or complete (a case without one has none: NULL, joined).
+
+    The SQL twin of min(ladder.current_deadline(task) for task in case.tasks), from the tasks
+    being worked on alone (ix_tasks_active holds them), at once for every case."""
+    return (select(Task.case_id, func.min(current_deadline()).label("at"))
+            .where(Task.status.in_(domain.ACTIVE_TASK_STATUSES)).group_by(Task.case_id)
+            .subquery("next_deadline"))
 
 
 def overdue(now):
-    """The SQL twin of ladder.is_overdue: an open case with a task past its current deadline."""
+    """The SQL twin of ladder.is_overdue: an open case with a task past its current deadline.
+
+    (Only a task being worked on has a current deadline: saying so lets the index of those
+    tasks, ix_tasks_active, answer.)"""
     return Case.status.not_in(domain.FINAL_STATUSES) & exists().where(
-        Task.case_id == Case.id, current_deadline() < now)
+        Task.case_id == Case.id, Task.status.in_(domain.ACTIVE_TASK_STATUSES),
+        current_deadline() < now)
 
 
 def cases_to_watch(session, now):
@@ -69,6 +87,7 @@ def cases_to_watch(session, now):
     days are at least eight calendar days).
     """
     climbing = exists().where(Task.case_id == Case.id, Task.ladder_step < ladder.LAST_STEP,
+                              Task.status.in_(domain.ACTIVE_TASK_STATUSES),
                               current_deadline() < now)
     unanswered = ((Case.status == domain.RESOLVED)
                   & (Case.resolved_at < now - ladder.UNANSWERED_WATCHED_AFTER))
@@ -98,17 +117,11 @@ LIKELY_ORIGINAL = (  # every new case runs it: built once
 
 # -- the list of cases ---------------------------------------------------------------------------
 
-def nulls_last(expression):
-    """Ascending, cases with nothing due last (SQLite and PostgreSQL disagree by default)."""
-    return (expression.is_(None), expression.asc())
-
-
-SORTS = {  # GET /cases?sort=…
+SORTS = {  # GET /cases?sort=…, then by id (the `deadline` sort: by_deadline)
     "newest": lambda: (Case.created_at.desc(),),
     "oldest": lambda: (Case.created_at.asc(),),
     "updated": lambda: (Case.updated_at.desc(),),
     "escalation": lambda: (Case.escalation_level.desc(), Case.created_at.asc()),
-    "deadline": lambda: nulls_last(next_deadline()),
 }
 LEVELS = {name: level for level, name in ladder.LEVEL_NAMES.items()}
 
@@ -150,14 +163,42 @@ def case_filters(actor, filters, now):
 
 def list_cases(session, actor, filters, now, page, per_page):
     """(how many cases match, the cases of the page) of GET /cases, sorted by
-    `filters["sort"]` (newest first by default), then by id."""
+    `filters["sort"]` (newest first by default), then by id.
+
+    The page's ids come first, from the indexes alone; then only those cases are read (a
+    later page skips the rows before it in an index, not in the table). The total counts
+    `created_at`, which the board's indexes hold: PostgreSQL counts on one of them, never on
+    an index of ids (in their random order, it reads the table's visibility map all over)."""
     conditions = case_filters(actor, filters, now)
-    total = session.scalar(select(func.count()).select_from(Case).where(*conditions))
-    cases = session.scalars(
-        select(Case).where(*conditions)
-        .order_by(*SORTS[filters.get("sort") or "newest"](), Case.id)
-        .limit(per_page).offset((page - 1) * per_page)).all()
-    return total, cases
+    total = session.scalar(select(func.count(Case.created_at)).where(*conditions))
+    sort, offset = filters.get("sort") or "newest", (page - 1) * per_page
+    if sort == "deadline":
+        ids = by_deadline(session, conditions, offset, per_page)
+    else:
+        ids = session.scalars(select(Case.id).where(*conditions)
+                              .order_by(*SORTS[sort](), Case.id)
+                              .limit(per_page).offset(offset)).all()
+    cases = {case.id: case for case in session.scalars(select(Case).where(Case.id.in_(ids)))}
+    return total, [cases[case_id] for case_id in ids]
+
+
+def by_deadline(session, conditions, offset, limit):
+    """The ids of a page of the `deadline` sort: the earliest next deadline first, the cases
+    with nothing due last, each by id then.
+
+    In two parts: the cases with a next deadline (those being worked on, a few) in order; then,
+    as far as the page reaches, the others, which an index gives in the order of their ids."""
+    due = next_deadlines()
+    dated = session.scalars(select(Case.id).join(due, due.c.case_id == Case.id)
+                            .where(*conditions, due.c.at.is_not(None))
+                            .order_by(due.c.at, Case.id)).all()
+    ids = dated[offset:offset + limit]
+    if len(ids) < limit:
+        has_due = select(due.c.case_id).where(due.c.at.is_not(None))
+        ids += session.scalars(select(Case.id).where(*conditions, Case.id.not_in(has_due))
+                               .order_by(Case.id).limit(limit - len(ids))
+                               .offset(max(0, offset - len(dated)))).all()
+    return ids
 
 
 def escalations(actor, page):
