@@ -3,15 +3,15 @@ timelines, as the requests service itself would have written them over a few yea
 
 The history is simulated, one event at a time in the order they happen, by the service's own
 rules: every case is opened, routed (by the routing rules of its regency: Kota Batu's demo
-file, and the same rules for the agencies of every other regency), accepted or declined and
-referred, worked on, completed, resolved, confirmed, reopened or closed unanswered, escalated by
-the deadline watcher, cancelled, flagged as a likely duplicate and merged, commented on —
-through `services/requests/domain.py` and `ladder.py`, the routing service's `domain.py` for
-the rules, deadlines and explanations, and the timeline entries `handlers.record` writes
-(tests/service/test_big_history.py checks they are the same). Only what people
-decide (who answers when, who declines, which village confirms) is drawn at random, from a seed.
-What is still open when the simulation reaches the present stays open: routed, in progress,
-overdue, awaiting triage or the village's answer. Photos, the outbox and the processed-event
+file, and every other regency's starter file, as `jembatan regency init` writes it), accepted
+or declined and referred, worked on, completed, resolved, confirmed, reopened or closed
+unanswered, escalated by the deadline watcher, cancelled, flagged as a likely duplicate and
+merged, commented on — through `services/requests/domain.py` and `ladder.py`, the routing
+service's `domain.py` for the rules, deadlines and explanations, and the timeline entries of
+`handlers.timeline_entry`. Only what people decide (who answers when, who declines, which
+village confirms) is drawn at random, from a seed. What is still open when the simulation
+reaches the present stays open: routed, in progress, overdue, awaiting triage or the village's
+answer. Photos, the outbox and the processed-event
 marks are left out (the board reads none of them).
 
 The places are the real wilayah data: every village of one province (Jawa Timur, 35, by
@@ -57,7 +57,7 @@ from sqlalchemy import create_engine, func, insert, select, text
 from services.requests import domain, facts, handlers, ladder, views
 from services.requests.models import Base, Case, Task, TimelineEntry
 from services.routing import domain as routing
-from services.routing import jurisdiction
+from services.routing import jurisdiction, starter
 from services.villages import registry
 from services.villages.domain import TRACKING_ALPHABET
 from shared import events, workdays
@@ -158,55 +158,17 @@ class TaskRow:
 
 
 def timeline_entries(case, changes):
-    """The timeline entries handlers.record writes for the facts (without the ORM objects and
-    the events: nobody listens to a history). tests/service/test_big_history.py checks that
-    they are the same."""
-    entries = []
-    for fact in changes:
-        data = dict(fact.data)
-        if fact.task is not None:
-            data.update(task_id=fact.task.id, agency_id=fact.task.agency_id,
-                        agency=fact.task.agency_name)
-        if fact.type == facts.ROUTED:
-            names = {t.agency_id: t.agency_name for t in case.tasks}
-            data["agency_names"] = [names[a] for a in data.get("agencies", [])]
-        entries.append({"case_id": case.id, "at": case.updated_at, "type": fact.type,
-                        "actor_id": fact.actor.get("id", "system"),
-                        "actor_role": fact.actor["role"], "actor_name": fact.actor["name"],
-                        "data": data})
-    return entries
+    """The timeline entries handlers.record writes for the facts (without the events: nobody
+    listens to a history)."""
+    return [handlers.timeline_entry(case, fact) for fact in changes]
 
 
 # -- the places, agencies and rules ---------------------------------------------------------
 
-def regency_slug(name, taken):
-    """'Kota Batu' -> 'batu', 'Kabupaten Malang' -> 'malang', 'Kota Malang' -> 'kota-malang'."""
-    kind, place = name.split(" ", 1)
-    slug = "-".join(place.lower().replace(".", "").split())
-    return f"kota-{slug}" if slug in taken and kind.lower() == "kota" else slug
-
-
-def jurisdiction_of(regency, slug, demo):
-    """Kota Batu's own agencies and rules (the demo's file); for another regency, the same
-    agencies and regency-wide rules, named for it."""
-    if regency["code"] == BATU:
-        return demo
-    place = regency["name"]
-
-    def agency_id(batu_id):
-        return batu_id.removesuffix("-batu") + f"-{slug}"
-
-    agencies = [{**agency, "id": agency_id(agency["id"]),
-                 "name": agency["name"].replace("Among Tirta ", "").replace("Kota Batu", place)}
-                for agency in demo["agencies"]]
-    rules = [{**rule, "id": f"{slug}-" + rule["id"].removeprefix("batu-"),
-              "scope_code": regency["code"], "lead": agency_id(rule["lead"]),
-              "support": [agency_id(a) for a in rule["support"]],
-              "fallback": [agency_id(a) for a in rule.get("fallback", [])]}
-             for rule in demo["rules"] if rule["scope_code"] == BATU]
-    document = {"regency": regency, "agencies": agencies, "rules": rules}
-    jurisdiction.check(document)
-    return document
+def jurisdiction_of(code, demo):
+    """Kota Batu's own agencies and rules (the demo's file); for another regency, its starter
+    file (`jembatan regency init`)."""
+    return demo if code == BATU else starter.starter(code)
 
 
 class World:
@@ -224,12 +186,9 @@ class World:
         demo = json.loads(jurisdiction.DEMO_FILE.read_text(encoding="utf-8"))
         self.regencies, self.agencies, self.rules = {}, {}, {}
         self.lead_for = {}  # (regency, category) -> the agency a coordinator routes it to
-        taken = set()
-        for code in sorted(regencies, key=lambda c: regency_names[c].startswith("KOTA")):
+        for code in regencies:
             name = registry.pretty_regency_name(regency_names[code])
-            slug = regency_slug(name, taken)
-            taken.add(slug)
-            document = jurisdiction_of({"code": code, "name": name}, slug, demo)
+            document = jurisdiction_of(code, demo)
             self.regencies[code] = {"code": code, "name": name}
             for agency in document["agencies"]:
                 self.agencies[agency["id"]] = SimpleNamespace(  # a routing Agency, as it reads

@@ -122,25 +122,29 @@ def task_factory(case):
     return new_task
 
 
+def timeline_entry(case, fact):
+    """The row of the case's timeline that records a fact."""
+    data = dict(fact.data)
+    if fact.task is not None:
+        data.update(task_id=fact.task.id, agency_id=fact.task.agency_id,
+                    agency=fact.task.agency_name)
+    if fact.type == facts.ROUTED:
+        names = {t.agency_id: t.agency_name for t in case.tasks}
+        data["agency_names"] = [names[a] for a in data.get("agencies", [])]
+    return {"case_id": case.id, "at": case.updated_at, "type": fact.type,
+            "actor_id": fact.actor.get("id", "system"), "actor_role": fact.actor["role"],
+            "actor_name": fact.actor["name"], "data": data}
+
+
 def record(unit, case, changes):
     """Write each fact to the case's timeline and announce it with its event
     (facts.FACT_EVENTS), in the unit's transaction."""
     unit.session.flush()
-    entries = []
-    for fact in changes:
-        data = dict(fact.data)
-        if fact.task is not None:
-            data.update(task_id=fact.task.id, agency_id=fact.task.agency_id,
-                        agency=fact.task.agency_name)
-        if fact.type == facts.ROUTED:
-            names = {t.agency_id: t.agency_name for t in case.tasks}
-            data["agency_names"] = [names[a] for a in data.get("agencies", [])]
-        entries.append({"case_id": case.id, "at": case.updated_at, "type": fact.type,
-                        "actor_id": fact.actor.get("id", "system"),
-                        "actor_role": fact.actor["role"], "actor_name": fact.actor["name"],
-                        "data": data})
+    entries = [timeline_entry(case, fact) for fact in changes]
+    for fact, entry in zip(changes, entries):
         event_type = facts.FACT_EVENTS.get(fact.type)
         if event_type is not None:
-            unit.emit(event_type, views.fact_event(case, fact, data), correlation_id=case.id)
+            unit.emit(event_type, views.fact_event(case, fact, entry["data"]),
+                      correlation_id=case.id)
     if entries:
         unit.session.execute(insert(TimelineEntry.__table__), entries)

@@ -1,7 +1,7 @@
 """The routing service: agencies, the category catalogue, the rules, and each decision."""
 from types import SimpleNamespace
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, insert, select
 
 from services.routing import domain
 from services.routing.models import Agency, Base, Decision, Referral, Rule
@@ -35,9 +35,10 @@ def rule_view(rule):
 # running it).
 DECIDING = SimpleNamespace(
     decided=select(Decision.case_id).where(Decision.case_id == bindparam("case_id")),
-    rules=select(Rule).where(Rule.category == bindparam("category"),
-                             Rule.scope_code.in_(bindparam("codes", expanding=True))),
+    rules=select(Rule.__table__).where(Rule.category == bindparam("category"),
+                                       Rule.scope_code.in_(bindparam("codes", expanding=True))),
     agencies=select(Agency.__table__).where(Agency.id.in_(bindparam("ids", expanding=True))),
+    decision=insert(Decision.__table__),
 )
 
 
@@ -47,7 +48,7 @@ class RoutingService:
 
     def _decide(self, session, situation, now):
         """(rule, explanation, planned tasks) for a situation; rule is None when none applies."""
-        rules = session.scalars(DECIDING.rules, {"category": situation.category,
+        rules = session.execute(DECIDING.rules, {"category": situation.category,
                                                  "codes": list(situation.codes)}).all()
         rule, matching = domain.choose_rule(rules, situation)
         if rule is None:
@@ -103,9 +104,9 @@ class RoutingService:
             affected_people=case["affected_people"])
         rule, explanation, tasks = self._decide(unit.session, situation, now)
         outcome = events.OUTCOME_ROUTED if rule else events.OUTCOME_NEEDS_TRIAGE
-        unit.session.add(Decision(case_id=case["id"], outcome=outcome,
-                                  rule_id=rule.id if rule else None, explanation=explanation,
-                                  tasks=tasks, decided_at=now))
+        unit.session.execute(DECIDING.decision, {
+            "case_id": case["id"], "outcome": outcome, "rule_id": rule.id if rule else None,
+            "explanation": explanation, "tasks": tasks, "decided_at": now})
         unit.emit(events.ROUTING_DECIDED, {
             "case_id": case["id"], "outcome": outcome, "rule_id": rule.id if rule else None,
             "explanation": explanation, "tasks": tasks}, correlation_id=case["id"])

@@ -4,8 +4,8 @@ hundred cases: the requests service reads it as its own, on SQLite and on Postgr
 Every list of the board (each filter, each sort, every page), the summary and the escalations
 answer what the stored cases imply by the service's Python rules (shared.policy.sees_case,
 ladder.is_overdue, the filters as queries.case_filters states them); every case and every
-timeline entry shows. The history holds the mix the benchmark needs, and its timeline entries
-are the ones handlers.record writes.
+timeline entry shows. The history holds the mix the benchmark needs (its timeline entries are
+made by handlers.timeline_entry, as the service's own).
 """
 from collections import Counter
 from datetime import datetime, timezone
@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import select
 
 from bench import big_history
-from services.requests import domain, handlers, ladder
+from services.requests import domain, ladder
 from services.requests.models import Base, Case
 from shared import policy
 from tests.databases import a_store
@@ -187,41 +187,4 @@ def test_the_history_holds_the_mix_the_board_shows(history):
     assert any(t.agency_id == "pdam-batu" for c in cases for t in c.tasks)
     assert {c.regency_code for c in cases} == set(REGENCIES)
     assert any(c.district_code == "35.79.02" for c in cases)
-
-
-def test_the_history_writes_the_timeline_handlers_record_would():
-    """The generator writes its timeline entries itself (without the ORM and the events):
-    living the same history with handlers.record gives the same entries."""
-    world = big_history.World(regencies=REGENCIES, batu_share=0.6)
-
-    def lived(record):
-        written = []
-        big_history.History(world, 150, 0.1, END, 5, lambda case, entries: written.append(
-            ({c: getattr(case, c) for c in big_history.CASE_COLUMNS}, entries)),
-            record=record).run()
-        return written
-
-    assert lived(big_history.timeline_entries) == lived(recorded_by_the_service)
-
-
-class Unit:
-    """What handlers.record needs of a unit of work: a session, and somewhere to emit."""
-
-    def __init__(self):
-        self.session, self.entries = self, []
-
-    def flush(self):
-        pass
-
-    def add(self, entry):
-        self.entries.append({c: getattr(entry, c) for c in big_history.TIMELINE_COLUMNS})
-
-    def emit(self, *_args, **_kwargs):
-        pass
-
-
-def recorded_by_the_service(case, changes):
-    unit = Unit()
-    handlers.record(unit, case, changes)
-    return unit.entries
 
