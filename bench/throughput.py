@@ -230,30 +230,44 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def broker_pid():
-    """The local RabbitMQ's process (run by the rabbitmq user, as Debian's package runs it),
-    or None when there is no such process to measure."""
-    found = subprocess.run(["pgrep", "-u", "rabbitmq", "beam.smp"], capture_output=True,
-                           text=True).stdout.split()
-    return int(found[0]) if len(found) == 1 else None
+def pids_of(user, command):
+    """The processes of `command` run by `user` (as Debian's packages run RabbitMQ and
+    PostgreSQL)."""
+    return [int(pid) for pid in subprocess.run(["pgrep", "-u", user, command],
+                                               capture_output=True, text=True).stdout.split()]
 
 
 class CpuMeter:
-    """CPU spent by each service process (and the broker) between start() and per_report()."""
+    """CPU spent by each service process, the broker and (on PostgreSQL) the database server
+    between start() and per_report(). A server's CPU is its processes': those that ended
+    meanwhile are not counted, those that started are counted whole."""
 
     def __init__(self, system):
-        self.pids = {name: process.pid for name, process in system.processes.items()}
-        broker = broker_pid()
-        if broker is not None:
-            self.pids["rabbitmq"] = broker
+        self.groups = {name: lambda pid=process.pid: [pid]
+                       for name, process in system.processes.items()}
+        self.groups["rabbitmq"] = lambda: pids_of("rabbitmq", "beam.smp")
+        if system.database == "postgresql":
+            self.groups["postgresql"] = lambda: pids_of("postgres", "postgres")
         self.before = {}
 
+    def _spent(self, pids):
+        spent = {}
+        for pid in pids:
+            try:
+                spent[pid] = cpu_seconds(pid)
+            except FileNotFoundError:  # ended just now
+                pass
+        return spent
+
     def start(self):
-        self.before = {name: cpu_seconds(pid) for name, pid in self.pids.items()}
+        self.before = {name: self._spent(pids()) for name, pids in self.groups.items()}
 
     def per_report(self, reports):
-        spent = {name: (cpu_seconds(pid) - self.before[name]) * 1000 / reports
-                 for name, pid in self.pids.items()}
+        spent = {}
+        for name, pids in self.groups.items():
+            now = self._spent(pids())
+            seconds = sum(cpu - self.before[name].get(pid, 0.0) for pid, cpu in now.items())
+            spent[name] = seconds * 1000 / reports
         parts = ", ".join(f"{name} {ms:.1f}" for name, ms in spent.items())
         return [f"    CPU per report (ms): {parts}; in all {sum(spent.values()):.1f} ms"]
 
