@@ -10,6 +10,7 @@ transaction, so a redelivered event is recognised and does nothing.
 """
 import json
 import logging
+import sqlite3
 import time
 from contextlib import contextmanager
 from datetime import timedelta, timezone
@@ -19,7 +20,7 @@ from eventlet.queue import Empty, LightQueue
 from nameko.extensions import DependencyProvider
 from sqlalchemy import (
     Column, DateTime, Integer, MetaData, String, Table, Text, TypeDecorator, bindparam,
-    create_engine, delete, event, insert, select, text, update,
+    create_engine, delete, event, func, insert, select, text, update,
 )
 from sqlalchemy.orm import sessionmaker
 
@@ -76,6 +77,20 @@ def messaging_tables(metadata: MetaData):
     return outbox, processed
 
 
+def _switch_to_wal(cursor, attempts=100):
+    """Put the SQLite file in WAL mode. Two processes opening a new file at once (replicas
+    starting together) may find it locked at this step without SQLite waiting its busy
+    timeout: try again shortly."""
+    for attempt in range(attempts):
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == attempts - 1:
+                raise
+            time.sleep(0.1)
+
+
 def make_engine(url):
     """The engine of one service's database: SQLite in WAL mode, or PostgreSQL via psycopg2.
 
@@ -91,7 +106,7 @@ def make_engine(url):
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record):
             cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
+            _switch_to_wal(cursor)
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.close()
@@ -232,15 +247,18 @@ class Store:
                 session.execute(self.statements.mark_published,
                                 {"event_ids": list(event_ids), "at": utcnow()})
 
-    def pending(self, older_than, limit):
-        """The oldest pending outbox rows created before `older_than` ago, as messages."""
+    def pending(self, older_than, limit, after_seq=0):
+        """The oldest pending outbox rows created before `older_than` ago and after row
+        `after_seq`: [(seq, message)]."""
         with self.sessions() as session:
             rows = session.execute(
-                select(self.outbox.c.event_id, self.outbox.c.type, self.outbox.c.body)
-                .where(self.outbox.c.published_at.is_(None),
+                select(self.outbox.c.seq, self.outbox.c.event_id, self.outbox.c.type,
+                       self.outbox.c.body)
+                .where(self.outbox.c.published_at.is_(None), self.outbox.c.seq > after_seq,
                        self.outbox.c.created_at <= utcnow() - older_than)
                 .order_by(self.outbox.c.seq).limit(limit)).all()
-        return [event_message(body, event_type, event_id) for event_id, event_type, body in rows]
+        return [(seq, event_message(body, event_type, event_id))
+                for seq, event_id, event_type, body in rows]
 
     def forget_old_messages(self):
         """Drop published outbox rows and processed-event marks past their retention."""
@@ -286,8 +304,8 @@ class Store:
         if self.outbox is None:
             return 0
         with self.sessions() as session:
-            return len(session.execute(
-                select(self.outbox.c.seq).where(self.outbox.c.published_at.is_(None))).all())
+            return session.scalar(select(func.count()).select_from(self.outbox)
+                                  .where(self.outbox.c.published_at.is_(None)))
 
     def close(self, flush=True):
         """Stop: publish what was committed (`flush`, within STOP_FLUSH_SECONDS), close."""
@@ -306,8 +324,9 @@ class OutboxRelay:
     marks the batch published in one statement, so that a busy service pays one round trip
     and one write per batch, not per event, and no worker waits on the broker. Every
     SWEEP_INTERVAL_SECONDS it also publishes pending rows older than SWEEP_GRACE (what a
-    crash or an absent broker left behind) and keeps its connection alive. A row published
-    twice (a crash between the confirm and the mark) is recognised by its consumers.
+    crash, an absent broker or a failed write left behind), passing over rows the broker
+    refuses. A row published twice (a crash or a failed write between the confirm and the
+    mark) is recognised by its consumers.
     """
 
     def __init__(self, store):
@@ -316,6 +335,7 @@ class OutboxRelay:
         self.waiting = LightQueue()
         self._thread = None
         self._stopping = False
+        self._refusals, self._next_refusal_log = 0, 0.0
 
     def submit(self, messages):
         for message in messages:
@@ -339,28 +359,50 @@ class OutboxRelay:
         self._thread = None
 
     def publish(self, messages):
-        """Publish messages, mark those the broker took; how many it took."""
+        """Publish messages, mark those the broker took; how many it took, or None when the
+        broker or the database failed. What is not marked stays pending for the sweep;
+        nothing here raises."""
         try:
             taken = self.publisher.publish_many(messages)
         except Exception as exc:  # the broker is away: the rows wait for the sweep
             log.warning("%s: publishing %d events failed, the sweep will retry: %s",
                         self.store.service, len(messages), exc)
-            return 0
+            return None
         if len(taken) < len(messages):
-            log.error("%s: the broker refused %d events (no queue?); the sweep will retry",
-                      self.store.service, len(messages) - len(taken))
-        self.store.mark_published(taken)
+            self._refused(len(messages) - len(taken))
+        try:
+            self.store.mark_published(taken)
+        except Exception:  # the database is away: published again by the sweep, and recognised
+            log.exception("%s: marking %d events published failed", self.store.service,
+                          len(taken))
+            return None
         return len(taken)
+
+    def _refused(self, count):
+        """Say that the broker refused events, at most once a minute (the sweep retries them
+        every round until their queue exists)."""
+        self._refusals += count
+        if time.monotonic() >= self._next_refusal_log:
+            log.error("%s: the broker refused %d events since the last report (no queue for "
+                      "them?); they stay in the outbox and are retried", self.store.service,
+                      self._refusals)
+            self._refusals, self._next_refusal_log = 0, time.monotonic() + 60
 
     def publish_pending(self, older_than=timedelta(0)):
         """Publish the pending outbox rows created before `older_than` ago, oldest first;
-        how many were published."""
-        sent = 0
+        how many were published. Rows the broker refuses are passed over, not waited on."""
+        sent, after_seq = 0, 0
         while True:
-            batch = self.store.pending(older_than, BATCH)
-            taken = self.publish(batch) if batch else 0
+            rows = self.store.pending(older_than, BATCH, after_seq)
+            if not rows:
+                return sent
+            messages = [message for _, message in rows]
+            taken = self.publish(messages)
+            if taken is None:
+                return sent  # the broker or the database is away: next round
             sent += taken
-            if len(batch) < BATCH or taken < len(batch):
+            after_seq = rows[-1][0]
+            if len(rows) < BATCH:
                 return sent
 
     def _next_batch(self, timeout):
@@ -391,8 +433,7 @@ class OutboxRelay:
                     self.publish_pending(older_than=SWEEP_GRACE)
                     if rounds % CLEANUP_EVERY_ROUNDS == 0:
                         self.store.forget_old_messages()
-                    self.publisher.keep_alive()
-                except Exception:
+                except Exception:  # the database is away: the next round tries again
                     log.exception("%s: outbox sweep failed", self.store.service)
 
 

@@ -140,9 +140,12 @@ def all_queues():
                                                for delay in RETRY_DELAYS_SECONDS]]
 
 
+HEARTBEAT_SECONDS = 30  # the AMQP heartbeat our connections ask for
+
+
 def connect(amqp_uri, **options):
     return Connection(
-        amqp_uri, heartbeat=30, connect_timeout=5,
+        amqp_uri, heartbeat=HEARTBEAT_SECONDS, connect_timeout=5,
         transport_options={"confirm_publish": True, "confirm_timeout": CONFIRM_TIMEOUT_SECONDS},
         **options,
     )
@@ -235,7 +238,8 @@ class EventPublisher:
     A batch is written to the channel at once and its confirms are awaited together (one
     round trip for the batch, not one per message); a message is taken only when the broker
     confirmed it and did not return it as unroutable (`mandatory`). One connection per
-    publisher, used by one greenthread at a time.
+    publisher, used by one greenthread at a time; while it is open, a greenthread of its own
+    keeps it alive (heartbeats), so that a publisher idle for minutes still publishes at once.
     """
 
     def __init__(self, amqp_uri):
@@ -244,14 +248,17 @@ class EventPublisher:
         self._channel = None
         self._lock = eventlet.semaphore.Semaphore()
         self._declared = False
+        self._beating = None     # the greenthread that keeps the open connection alive
         self._next_tag = 1
         self._unconfirmed = {}   # delivery tag -> message id
         self._refused = set()    # message ids returned or nacked
 
     def _open(self):
         if self._channel is None:
-            self._connection = Connection(self.amqp_uri, heartbeat=30, connect_timeout=5)
+            self._connection = Connection(self.amqp_uri, heartbeat=HEARTBEAT_SECONDS,
+                                          connect_timeout=5)
             self._connection.ensure_connection(max_retries=3)
+            self._beating = eventlet.spawn(self._beat)
             if not self._declared:
                 require_topology(self._connection)
                 self._declared = True
@@ -327,13 +334,28 @@ class EventPublisher:
                                   content_encoding or "binary"))
 
     def keep_alive(self):
-        """Send a heartbeat when one is due, so that an idle connection is not dropped."""
+        """Read what the broker sent meanwhile (its heartbeats) and send ours when one is due,
+        so that neither side takes an idle connection for a dead one."""
         with self._lock:
-            if self._connection is not None:
-                try:
-                    self._connection.heartbeat_check()
-                except Exception:  # gone: the next publish connects again
-                    self.close()
+            if self._connection is None:
+                return
+            try:
+                while True:
+                    self._connection.drain_events(timeout=0.01)
+            except socket.timeout:  # nothing more to read
+                pass
+            except Exception:  # gone: the next publish connects again
+                self.close()
+                return
+            try:
+                self._connection.heartbeat_check()
+            except Exception:
+                self.close()
+
+    def _beat(self):
+        while self._beating is eventlet.getcurrent():  # until its connection is closed
+            eventlet.sleep(HEARTBEAT_SECONDS / 4)
+            self.keep_alive()
 
     def declare(self):
         with self._lock:
@@ -353,12 +375,16 @@ class EventPublisher:
                 raise
 
     def close(self):
+        beating, self._beating = self._beating, None
+        if beating is not None and beating is not eventlet.getcurrent():
+            beating.kill()
         if self._connection is not None:
             try:
                 self._connection.release()
             except Exception:  # already broken: nothing left to release
                 pass
         self._connection = self._channel = None
+        self._declared = False  # a new connection may find a broker that lost the topology
         self._unconfirmed.clear()
 
 
