@@ -13,7 +13,9 @@ from nameko.runners import ServiceRunner
 
 from shared import config
 from shared.errors import ClientErrorsAreInfo
-from shared.messaging import check_broker, connect, require_topology
+from shared.messaging import (
+    check_broker, connect, require_rpc_queue_of_this_version, require_topology,
+)
 
 log = logging.getLogger("jembatan")
 
@@ -40,13 +42,16 @@ def configure_logging(label=None):
     logging.getLogger("nameko.containers").addFilter(ClientErrorsAreInfo())
 
 
-def prepare_broker():
+def prepare_broker(service=None):
     """Fail fast with a clear message when RabbitMQ is unreachable, or its queues are not
-    declared and may not be by this broker user (shared.messaging.require_topology)."""
+    declared and may not be by this broker user (shared.messaging.require_topology), or the
+    `service`'s RPC queue is an earlier version's."""
     check_broker(config.amqp_uri())
     connection = connect(config.amqp_uri())
     try:
         require_topology(connection)
+        if service not in (None, "gateway"):  # the gateway calls: it has no RPC queue
+            require_rpc_queue_of_this_version(connection, service)
     finally:
         connection.release()
 
@@ -65,7 +70,7 @@ def run_service(name, replica=None):
     configure_logging(label)
     if name == "gateway" and replica is None:
         check_port_free(config.http_port())
-    prepare_broker()
+    prepare_broker(name)
     runner = ServiceRunner(config.nameko_config(name))
     runner.add_service(service_class(name))
     stopping = eventlet.event.Event()

@@ -24,7 +24,7 @@ from functools import partial
 
 import amqp
 import eventlet
-from amqp.exceptions import AccessRefused, ChannelError
+from amqp.exceptions import AccessRefused, ChannelError, PreconditionFailed
 from kombu import Connection, Exchange, Queue, binding, serialization
 from kombu.exceptions import OperationalError
 from nameko.exceptions import ContainerBeingKilled
@@ -34,7 +34,9 @@ from nameko.constants import (
     AMQP_SSL_CONFIG_KEY, AMQP_URI_CONFIG_KEY, DEFAULT_SERIALIZER, LOGIN_METHOD_CONFIG_KEY,
     NON_PERSISTENT, SERIALIZER_CONFIG_KEY,
 )
-from nameko.rpc import ReplyListener, Responder, Rpc as NamekoRpc, RpcConsumer, get_rpc_exchange
+from nameko.rpc import (
+    RPC_QUEUE_TEMPLATE, ReplyListener, Responder, Rpc as NamekoRpc, RpcConsumer, get_rpc_exchange,
+)
 from nameko.utils import sanitize_url
 
 from shared import events, signing
@@ -191,6 +193,31 @@ def require_topology(connection):
         raise ConnectionError(
             f"the broker's queues are not declared, and this broker user may not declare them "
             f"({exc}); run `jembatan broker users` as a RabbitMQ administrator first") from None
+
+
+RPC_QUEUE_ARGUMENTS = {"x-queue-type": "quorum"}  # of nameko's `rpc-<service>` (see ResilientRpcConsumer)
+
+
+def require_rpc_queue_of_this_version(connection, service):
+    """Refuse to start, saying what to do, when `rpc-<service>` is the classic queue of a
+    version from before the cluster: RabbitMQ would refuse every declaration of it as a quorum
+    queue, and the service would only reconnect again and again."""
+    name = RPC_QUEUE_TEMPLATE.format(service)
+    channel = connection.channel()
+    try:
+        channel.queue_declare(name, durable=True, auto_delete=False,
+                              arguments=RPC_QUEUE_ARGUMENTS)
+    except PreconditionFailed as exc:
+        vhost = connection.virtual_host
+        raise ConnectionError(
+            f"the broker's queue {name} was declared by an earlier version of Jembatan with "
+            f"other arguments ({exc.reply_text}). Stop every Jembatan process, delete it once "
+            f"(`rabbitmqctl delete_queue -p {vhost} {name}`: it holds only calls, which have "
+            "expired), and start again; docs/deployment.md, \"Upgrading a deployment from "
+            "before the cluster\", tells the rest") from None
+    finally:
+        if channel.is_open:
+            channel.close()
 
 
 def check_broker(amqp_uri, timeout=5):
@@ -453,7 +480,7 @@ class ResilientRpcConsumer(RpcConsumer):
         """nameko's queue of the service's calls, `rpc-<service>`, as a quorum queue: in a
         cluster it is still there when a node is down (see retry_queue)."""
         super().setup()
-        self.queue.queue_arguments = {"x-queue-type": "quorum"}
+        self.queue.queue_arguments = RPC_QUEUE_ARGUMENTS
 
     def handle_result(self, message, result, exc_info):
         """Answer, signed; with the broker gone, give up the answer instead of the whole
