@@ -158,7 +158,7 @@ class Records:
 
     def __init__(self, system):
         self.engines = {service: create_engine(system.database_url(service), poolclass=NullPool)
-                        for service in ("requests", "notifications")}
+                        for service in ("villages", "requests", "routing", "notifications")}
 
     def told_count(self, case_ids):
         """How many of these cases have reached an agency's inbox."""
@@ -185,6 +185,42 @@ class Records:
             if case_id in routed and at is not None:
                 result[case_id] = (epoch(routed[case_id]), epoch(at))
         return result
+
+
+    def emitted(self, service, event_type):
+        """case id -> when `service` emitted its event of this type (the outbox row's
+        created_at: in the handler's transaction, just before its commit), as epoch seconds."""
+        with self.engines[service].connect() as connection:
+            rows = connection.execute(text(
+                "SELECT body, created_at FROM outbox WHERE type = :type"), {"type": event_type})
+            return {json.loads(body)["correlation_id"]: epoch(at) for body, at in rows}
+
+
+# Where a report's time goes, hop by hop: (step, the service and event that mark its end).
+HOPS = (("villages stored the report", "villages", "issue_reported"),
+        ("requests opened the case", "requests", "case_opened"),
+        ("routing decided", "routing", "routing_decided"),
+        ("requests routed the case", "requests", "case_routed"))
+
+
+def hop_lines(sent, records, times):
+    """Each step's share of report → lead agency's inbox: p50 and p99 of the time from the
+    step before (the first from the moment the report was due to be sent)."""
+    marks = [records.emitted(service, event_type) for _step, service, event_type in HOPS]
+    steps = {step: [] for step, _service, _type in HOPS + (("lead agency told", None, None),)}
+    for s in sent:
+        if s.case_id not in times or not all(s.case_id in m for m in marks):
+            continue
+        moments = [s.scheduled] + [m[s.case_id] for m in marks] + [times[s.case_id][1]]
+        for step, before, after in zip(steps, moments, moments[1:]):
+            steps[step].append((after - before) * 1000)
+    lines = ["    where the time goes (each step from the one before, from the services' "
+             "outboxes):"]
+    for step, values in steps.items():
+        if values:
+            lines.append(f"      {step:<28} p50 {percentile(values, 0.5):8.1f} ms   "
+                         f"p99 {percentile(values, 0.99):8.1f} ms")
+    return lines
 
 
 def epoch(value):
@@ -221,7 +257,7 @@ def summarise(label, sent, records):
     rate = len(times) / span
     lines.append(f"    {'routed, lead agency told':<30} {rate:8.1f} reports/s "
                  f"(first sent → last told, {span:.1f} s)")
-    return lines, rate
+    return lines + hop_lines(sent, records, times), rate
 
 
 def cpu_seconds(pid):
