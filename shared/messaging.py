@@ -195,7 +195,8 @@ def require_topology(connection):
             f"({exc}); run `jembatan broker users` as a RabbitMQ administrator first") from None
 
 
-RPC_QUEUE_ARGUMENTS = {"x-queue-type": "quorum"}  # of nameko's `rpc-<service>` (see ResilientRpcConsumer)
+# nameko's queue of a service's calls, `rpc-<service>`, is a quorum queue (ResilientRpcConsumer).
+RPC_QUEUE_ARGUMENTS = {"x-queue-type": "quorum"}
 
 
 def require_rpc_queue_of_this_version(connection, service):
