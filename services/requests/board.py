@@ -6,9 +6,10 @@ Two things, each a function of a case and its tasks alone:
   (ladder.current_deadline; none when no task is being worked on), what the `deadline` sort
   orders by;
 - `agency_cases`: a row per agency that has (or had) a task on the case, saying whether the
-  agency sees the case (shared.policy.sees_case: a task of it not ended), with the case's
-  columns the board filters and sorts by (models.AGENCY_CASE_COLUMNS). An agency's lists, its
-  summary and the `agency` filter read these rows.
+  agency sees the case (shared.policy.sees_case: a task of it not ended) and which agencies
+  have (or had) a task on it, with the case's columns the board filters and sorts by
+  (models.AGENCY_CASE_COLUMNS). An agency's lists, its summary and the `agency` filter read
+  these rows.
 
 `refresh` computes both again, in SQL, from the rows of the cases named; `keep_in_step` runs it
 after every flush of a session that wrote a case or a task, in the same transaction: whatever
@@ -17,7 +18,7 @@ leaves them right when it commits, and a rollback takes them back with the rest.
 written without the ORM (handlers.when_an_issue_is_reported_open_the_case): it has no task yet,
 so nothing to keep. Migration 0007 and bench/big_history.py fill them for cases written before.
 """
-from sqlalchemy import delete, event, func, insert, inspect, select, update
+from sqlalchemy import delete, distinct, event, func, insert, inspect, literal, select, update
 from sqlalchemy import case as sql_case
 from sqlalchemy.orm import Session
 
@@ -55,16 +56,31 @@ def refresh(connection, case_ids=None):
                            .values(next_deadline_at=due.c.at))
         connection.execute(delete(rows))
     sees = func.max(sql_case((tasks.c.status.not_in(domain.ENDED_TASK_STATUSES), 1), else_=0))
-    of_cases = (select(cases.c.id, tasks.c.agency_id, sees == 1,
+    listed = select(tasks.c.case_id, agency_list(connection.dialect.name).label("agencies"))
+    if case_ids is not None:
+        listed = listed.where(tasks.c.case_id.in_(case_ids))
+    listed = listed.group_by(tasks.c.case_id).subquery("listed")
+    of_cases = (select(cases.c.id, tasks.c.agency_id, sees == 1, listed.c.agencies,
                        *(cases.c[name] for name in AGENCY_CASE_COLUMNS))
                 .join(tasks, tasks.c.case_id == cases.c.id)
-                .group_by(cases.c.id, tasks.c.agency_id))
+                .join(listed, listed.c.case_id == cases.c.id)
+                .group_by(cases.c.id, tasks.c.agency_id, listed.c.agencies))
     if case_ids is not None:
         of_cases = of_cases.where(cases.c.id.in_(case_ids))
-    else:  # in the order of the key: its index fills up page by page, each agency's rows together
-        of_cases = of_cases.order_by(tasks.c.agency_id, cases.c.id)
+    else:  # in the order of the key: its index fills up page by page
+        of_cases = of_cases.order_by(cases.c.id, tasks.c.agency_id)
     connection.execute(insert(rows).from_select(
-        ["case_id", "agency_id", "sees", *AGENCY_CASE_COLUMNS], of_cases))
+        ["case_id", "agency_id", "sees", "agencies", *AGENCY_CASE_COLUMNS], of_cases))
+
+
+def agency_list(dialect):
+    """The agencies of a group of tasks, each once, as ",a,b," (in no particular order)."""
+    agency = Task.__table__.c.agency_id
+    if dialect == "postgresql":
+        joined = func.string_agg(distinct(agency), literal(","))
+    else:
+        joined = func.group_concat(distinct(agency))  # SQLite: separated by commas
+    return literal(",") + joined + literal(",")
 
 
 def changed_cases(session):

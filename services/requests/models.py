@@ -1,7 +1,5 @@
 """Tables of the requests service: cases, their tasks per agency, the timeline, comments."""
-from sqlalchemy import (
-    JSON, Boolean, Float, ForeignKey, Index, Integer, PrimaryKeyConstraint, String, Text,
-)
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, synonym
 
 from services.requests.domain import ACTIVE_TASK_STATUSES, FINAL_STATUSES
@@ -95,11 +93,14 @@ class AgencyCase(Base):
 
     __tablename__ = "agency_cases"
 
-    agency_id: Mapped[str] = mapped_column(String(64))
     case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"),
-                                         index=True)
+                                         primary_key=True)
+    agency_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     # The agency sees the case (shared.policy.sees_case): it has a task on it not ended.
     sees: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    # Every agency that has (or had) a task on the case, ",a,b,": the `agency` filter of an
+    # agency's own list, without meeting the other agency's rows.
+    agencies: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(20))
     category: Mapped[str] = mapped_column(String(40))
     village_code: Mapped[str] = mapped_column(String(13))
@@ -113,12 +114,6 @@ class AgencyCase(Base):
     next_deadline_at = mapped_column(UTCDateTime, nullable=True)
 
     id = synonym("case_id")  # the case's: a query reads these rows as it reads cases
-
-    # An agency's rows in the order of their cases' ids, with what the filters need: the
-    # `agency` filter of an agency's own list meets the other agency's rows in one merge.
-    __table_args__ = (PrimaryKeyConstraint("agency_id", "case_id", postgresql_include=[
-        "sees", "status", "category", "village_code", "district_code", "regency_code",
-        "escalation_level", "likely_duplicate_of", "created_at"]),)
 
 
 # The columns of a case an agency's row copies (board.py).
@@ -185,7 +180,7 @@ def board_indexes(scope):
 # each holding what the filters need (PostgreSQL answers a count or a page from the index); and
 # its rows of cases still open.
 AGENCY_CASE_FILTERED = ["sees", "status", "category", "village_code", "district_code",
-                        "regency_code", "escalation_level", "likely_duplicate_of"]
+                        "regency_code", "escalation_level", "likely_duplicate_of", "agencies"]
 
 
 def agency_case_indexes():

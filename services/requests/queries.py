@@ -127,15 +127,14 @@ def board_rows(actor, agency=None):
     that agency (models.AgencyCase, one per case it has or had a task on, with the case's
     columns the board filters and sorts by, kept in step by board.py): an agency sees a case
     while it has a task on it not ended (`sees`, shared.policy.sees_case), the filter keeps
-    the cases the agency has or had a task on (every row of it). Either way the same cases,
+    the cases the agency has or had a task on (every row of it; in an agency's own list, its
+    rows that name the other agency among theirs, `agencies`). Either way the same cases,
     found from an index of that agency's rows in the order of the sort."""
     if actor.get("role") == policy.AGENCY:
         rows = aliased(AgencyCase)
         conditions = [rows.agency_id == actor.get("scope"), rows.sees]
-        if agency and agency != actor.get("scope"):
-            other = aliased(AgencyCase)
-            conditions.append(exists().where(other.case_id == rows.case_id,
-                                             other.agency_id == agency))
+        if agency:
+            conditions.append(rows.agencies.contains(f",{agency},", autoescape=True))
         return rows, conditions
     if agency:
         rows = aliased(AgencyCase)

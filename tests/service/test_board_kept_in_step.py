@@ -47,9 +47,18 @@ def implied_rows(cases):
         for task in case.tasks:
             row = rows.setdefault((case.id, task.agency_id), {
                 "sees": False, **{name: getattr(case, name) for name in AGENCY_CASE_COLUMNS},
-                "next_deadline_at": next_deadline(case)})
+                "next_deadline_at": next_deadline(case),
+                "agencies": {t.agency_id for t in case.tasks}})
             row["sees"] |= task.status not in domain.ENDED_TASK_STATUSES
     return rows
+
+
+def listed(agencies):
+    """The agencies of a row's ",a,b," (each once, in no particular order)."""
+    assert agencies.startswith(",") and agencies.endswith(",")
+    names = agencies.strip(",").split(",")
+    assert len(names) == len(set(names))
+    return set(names)
 
 
 def ordered(cases, sort):
@@ -68,8 +77,8 @@ def assert_in_step(store):
     with store.read() as session:
         cases = session.scalars(select(Case)).all()
         stored = {(row.case_id, row.agency_id): {
-            "sees": bool(row.sees), **{name: getattr(row, name) for name in AGENCY_CASE_COLUMNS}}
-            for row in session.scalars(select(AgencyCase))}
+            "sees": bool(row.sees), **{name: getattr(row, name) for name in AGENCY_CASE_COLUMNS},
+            "agencies": listed(row.agencies)} for row in session.scalars(select(AgencyCase))}
         # what the service's reads use, not what it was told (the flushes rewrote it)
         deadlines = dict(session.execute(select(Case.id, Case.next_deadline_at)).all())
     assert deadlines == {case.id: next_deadline(case) for case in cases}
@@ -90,6 +99,15 @@ def assert_in_step(store):
                 answer = service.list_cases(who, {"agency": agency["scope"], "sort": sort,
                                                   "per_page": 100})
                 assert [item["id"] for item in answer["items"]] == ordered(expected, sort)
+
+
+def everything(session):
+    """Every row of agency_cases, and its case's next deadline, as comparable values."""
+    rows = session.execute(select(AgencyCase, Case.next_deadline_at).join(
+        Case, Case.id == AgencyCase.case_id).order_by(AgencyCase.agency_id, AgencyCase.case_id))
+    return [({c.name: (listed(getattr(row, c.name)) if c.name == "agencies"
+                       else getattr(row, c.name)) for c in AgencyCase.__table__.c}, due)
+            for row, due in rows]
 
 
 def run(store, command, *args):
@@ -144,14 +162,12 @@ def test_a_full_refresh_changes_nothing_the_service_kept(store):
         planned("pdam-batu"), planned("pupr-batu", role="support")]))
     run(store, commands.supervise_task, COORDINATOR, A, task_id(store, A, "pupr-batu"),
         "withdraw", {"reason": "Tidak perlu"})
-    everything = select(*AgencyCase.__table__.c, Case.next_deadline_at.label("case_next")).join(
-        Case, Case.id == AgencyCase.case_id).order_by(AgencyCase.agency_id)
     with store.read() as session:
-        before = session.execute(everything).all()
+        before = everything(session)
     with store.engine.begin() as connection:
         board.refresh(connection)  # as migration 0007 and bench/big_history.py fill it
     with store.read() as session:
-        assert session.execute(everything).all() == before
+        assert everything(session) == before
     assert_in_step(store)
 
 
@@ -170,15 +186,14 @@ def test_migration_0007_fills_what_the_service_keeps(store):
     handle(store, events.ROUTING_DECIDED, decision(B, tasks=[planned("pupr-batu")]))
     run(store, commands.task_action, PUPR, B, task_id(store, B, "pupr-batu"), "decline",
         {"reason": "Bukan wewenang kami"})
-    everything = select(*AgencyCase.__table__.c, Case.next_deadline_at.label("case_next")).join(
-        Case, Case.id == AgencyCase.case_id).order_by(AgencyCase.agency_id, AgencyCase.case_id)
     with store.read() as session:
-        before = session.execute(everything).all()
+        before = everything(session)
     with store.engine.begin() as connection:
         connection.execute(delete(AgencyCase.__table__))
         connection.execute(update(Case.__table__).values(next_deadline_at=None))
         connection.execute(text(migration.NEXT_DEADLINE))
-        connection.execute(text(migration.AGENCY_CASES))
+        connection.execute(text(migration.AGENCY_CASES.format(
+            agency_list=migration.AGENCY_LIST[connection.dialect.name])))
     with store.read() as session:
-        assert session.execute(everything).all() == before
+        assert everything(session) == before
     assert len(before) == 3
