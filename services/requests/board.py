@@ -18,7 +18,11 @@ leaves them right when it commits, and a rollback takes them back with the rest.
 written without the ORM (handlers.when_an_issue_is_reported_open_the_case): it has no task yet,
 so nothing to keep. Migration 0007 and bench/big_history.py fill them for cases written before.
 """
-from sqlalchemy import delete, distinct, event, func, insert, inspect, literal, select, update
+import functools
+
+from sqlalchemy import (
+    bindparam, delete, distinct, event, func, insert, inspect, literal, select, update,
+)
 from sqlalchemy import case as sql_case
 from sqlalchemy.orm import Session
 
@@ -29,48 +33,67 @@ from services.requests.models import AGENCY_CASE_COLUMNS, AgencyCase, Case, Task
 def refresh(connection, case_ids=None):
     """Compute the next deadline and the agencies' rows of these cases (of every case: None)
     again from their tasks."""
-    cases, tasks, rows = Case.__table__, Task.__table__, AgencyCase.__table__
-    if case_ids is not None:
-        case_ids = sorted(set(case_ids))
-        if not case_ids:
-            return
-    active = tasks.c.status.in_(domain.ACTIVE_TASK_STATUSES)
-    if case_ids is not None:
-        earliest = (select(func.min(queries.current_deadline()))
-                    .where(tasks.c.case_id == cases.c.id, active).scalar_subquery())
-        # (On PostgreSQL this holds the cases' rows until the transaction ends: two writers of
-        # one case refresh it one after the other, the second seeing the first's tasks. Every
-        # change of a task changes its case too (updated_at), and the ORM writes the case
-        # before its tasks: the row is already this transaction's, taken in the same order.)
-        connection.execute(update(cases).where(cases.c.id.in_(case_ids))
-                           .values(next_deadline_at=earliest))
-        connection.execute(delete(rows).where(rows.c.case_id.in_(case_ids)))
-    else:  # every case, in one pass over the tasks
-        due = (select(tasks.c.case_id, func.min(queries.current_deadline()).label("at"))
-               .where(active).group_by(tasks.c.case_id).subquery())
-        connection.execute(update(cases).where(
-            cases.c.next_deadline_at.is_not(None),
-            cases.c.id.not_in(select(tasks.c.case_id).where(active))).values(
-                next_deadline_at=None))
-        connection.execute(update(cases).where(cases.c.id == due.c.case_id)
-                           .values(next_deadline_at=due.c.at))
-        connection.execute(delete(rows))
-    sees = func.max(sql_case((tasks.c.status.not_in(domain.ENDED_TASK_STATUSES), 1), else_=0))
-    listed = select(tasks.c.case_id, agency_list(connection.dialect.name).label("agencies"))
-    if case_ids is not None:
-        listed = listed.where(tasks.c.case_id.in_(case_ids))
-    listed = listed.group_by(tasks.c.case_id).subquery("listed")
-    of_cases = (select(cases.c.id, tasks.c.agency_id, sees == 1, listed.c.agencies,
-                       *(cases.c[name] for name in AGENCY_CASE_COLUMNS))
-                .join(tasks, tasks.c.case_id == cases.c.id)
-                .join(listed, listed.c.case_id == cases.c.id)
-                .group_by(cases.c.id, tasks.c.agency_id, listed.c.agencies))
-    if case_ids is not None:
-        of_cases = of_cases.where(cases.c.id.in_(case_ids))
+    if case_ids is None:
+        for statement in every_case(connection.dialect.name):
+            connection.execute(statement)
+        return
+    case_ids = sorted(set(case_ids))
+    if case_ids:
+        for statement in some_cases(connection.dialect.name):
+            connection.execute(statement, {"ids": case_ids})
+
+
+CASES, TASKS, ROWS = Case.__table__, Task.__table__, AgencyCase.__table__
+ACTIVE = TASKS.c.status.in_(domain.ACTIVE_TASK_STATUSES)
+IDS = bindparam("ids", expanding=True)
+
+
+@functools.cache
+def some_cases(dialect):
+    """The statements of `refresh` for the cases of the list `ids`, built once (every write
+    runs them, and building a statement costs more than running it)."""
+    earliest = (select(func.min(queries.current_deadline()))
+                .where(TASKS.c.case_id == CASES.c.id, ACTIVE).scalar_subquery())
+    # (On PostgreSQL the first holds the cases' rows until the transaction ends: two writers of
+    # one case refresh it one after the other, the second seeing the first's tasks. Every
+    # change of a task changes its case too (updated_at), and the ORM writes the case before
+    # its tasks: the row is already this transaction's, taken in the same order.)
+    return (update(CASES).where(CASES.c.id.in_(IDS)).values(next_deadline_at=earliest),
+            delete(ROWS).where(ROWS.c.case_id.in_(IDS)),
+            fill_rows(dialect, CASES.c.id.in_(IDS)))
+
+
+@functools.cache
+def every_case(dialect):
+    """The statements of `refresh` for every case, in one pass over the tasks."""
+    due = (select(TASKS.c.case_id, func.min(queries.current_deadline()).label("at"))
+           .where(ACTIVE).group_by(TASKS.c.case_id).subquery())
+    return (update(CASES).where(CASES.c.next_deadline_at.is_not(None),
+                                CASES.c.id.not_in(select(TASKS.c.case_id).where(ACTIVE)))
+            .values(next_deadline_at=None),
+            update(CASES).where(CASES.c.id == due.c.case_id).values(next_deadline_at=due.c.at),
+            delete(ROWS),
+            fill_rows(dialect, None))
+
+
+def fill_rows(dialect, chosen):
+    """INSERT the agencies' rows of the cases `chosen` (all: None) from their tasks."""
+    sees = func.max(sql_case((TASKS.c.status.not_in(domain.ENDED_TASK_STATUSES), 1), else_=0))
+    listed = select(TASKS.c.case_id, agency_list(dialect).label("agencies"))
+    if chosen is not None:
+        listed = listed.where(TASKS.c.case_id.in_(IDS))
+    listed = listed.group_by(TASKS.c.case_id).subquery("listed")
+    of_cases = (select(CASES.c.id, TASKS.c.agency_id, sees == 1, listed.c.agencies,
+                       *(CASES.c[name] for name in AGENCY_CASE_COLUMNS))
+                .join(TASKS, TASKS.c.case_id == CASES.c.id)
+                .join(listed, listed.c.case_id == CASES.c.id)
+                .group_by(CASES.c.id, TASKS.c.agency_id, listed.c.agencies))
+    if chosen is not None:
+        of_cases = of_cases.where(chosen)
     else:  # in the order of the key: its index fills up page by page
-        of_cases = of_cases.order_by(cases.c.id, tasks.c.agency_id)
-    connection.execute(insert(rows).from_select(
-        ["case_id", "agency_id", "sees", "agencies", *AGENCY_CASE_COLUMNS], of_cases))
+        of_cases = of_cases.order_by(CASES.c.id, TASKS.c.agency_id)
+    return insert(ROWS).from_select(
+        ["case_id", "agency_id", "sees", "agencies", *AGENCY_CASE_COLUMNS], of_cases)
 
 
 def agency_list(dialect):

@@ -85,7 +85,8 @@ class Task(Base):
 
 class AgencyCase(Base):
     """A case as the lists of one agency read it: one row per agency that has (or had) a task
-    on the case, with the case's columns the board filters and sorts by. Kept by board.py, in
+    on the case, with whether it sees the case, which agencies have (or had) a task on it, and
+    the case's columns the board filters and sorts by. Kept by board.py, in
     the transaction that changes the case or its tasks, from them alone: never written by
     hand. It lets an agency's cases (and the `agency` filter) be found, counted and paged in
     each sort's order from an index of the agency's own rows, instead of matching its tasks
@@ -157,9 +158,9 @@ class TimelineEntry(Base):
 # (docs/decisions/0010): for the cases of a district (the coordinator's) and of a regency (the
 # regency office's), one per filter and sort of the list, and their cases still open (what most
 # of the board is about), each holding what its count and its page need (PostgreSQL answers
-# from the index alone), the `deadline` sort's by the case's next deadline;
-# the cases of a village; the tasks of a case, of an agency, being worked on; an agency's rows
-# (AgencyCase) in the order of each sort.
+# from the index alone), the `deadline` sort's by the case's next deadline; the cases of a
+# village; the tasks of a case, of an agency, being worked on; an agency's rows (AgencyCase) in
+# the order of each sort.
 def board_indexes(scope):
     cases = Case.__table__.c
     named = scope.removesuffix("_code")
@@ -194,14 +195,14 @@ def agency_case_indexes():
                                   "village_name"],
               postgresql_where=open_row, sqlite_where=open_row),
         *(Index(f"ix_agency_cases_{named}", rows.agency_id, *columns, rows.case_id,
-              postgresql_include=[c for c in AGENCY_CASE_FILTERED if c not in included])
-        for named, columns, included in (
-            ("created", (rows.created_at,), ()),
-            ("updated", (rows.updated_at,), ()),
-            ("escalation", (rows.escalation_level.desc(), rows.created_at),
-             ("escalation_level",)),
-            ("deadline", (rows.next_deadline_at,), ()),
-        )),
+                postgresql_include=[c for c in AGENCY_CASE_FILTERED if c not in included])
+          for named, columns, included in (
+              ("created", (rows.created_at,), ()),
+              ("updated", (rows.updated_at,), ()),
+              ("escalation", (rows.escalation_level.desc(), rows.created_at),
+               ("escalation_level",)),
+              ("deadline", (rows.next_deadline_at,), ()),
+          )),
     ]
 
 

@@ -2,15 +2,15 @@
 
 Revision ID: 0007
 Revises: 0006
-Create Date: 2026-12-08
+Create Date: 2026-12-07
 
 What services/requests/board.py keeps in step with the cases and their tasks: a case's next
 deadline (`cases.next_deadline_at`, what the `deadline` sort orders by, indexed per district
 and per regency in place of the index of ids that sort read) and the table `agency_cases` (a
 row per agency that has or had a task on a case, whether the agency sees it, which agencies
 have or had a task on it, with the case's columns the board filters and sorts by), with an
-index per sort and one of its cases still open. Both are filled here from the cases and tasks already there,
-by the rule board.refresh states (written out, as it is today).
+index per sort and one of its cases still open. Both are filled here from the cases and tasks
+already there, by the rule board.refresh states (written out, as it is today).
 """
 from typing import Sequence, Union
 
