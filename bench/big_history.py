@@ -54,7 +54,7 @@ from types import SimpleNamespace
 import psycopg2.extensions
 from sqlalchemy import create_engine, func, insert, select, text
 
-from services.requests import domain, facts, handlers, ladder, views
+from services.requests import board, domain, facts, handlers, ladder, views
 from services.requests.models import Base, Case, Task, TimelineEntry
 from services.routing import domain as routing
 from services.routing import jurisdiction, starter
@@ -422,6 +422,7 @@ class History:
             "rule_id": None, "explanation": None, "created_at": reported_at, "updated_at": now,
             "escalation_level": 0, "resolved_at": None, "closing_warned_at": None,
             "likely_duplicate_of": None, "merged_into": None, "version": 1,
+            "next_deadline_at": None,  # written at the end, by board.refresh
             "tasks": [], "photos": []}
         for name, value in values.items():
             setattr(case, name, value)
@@ -778,7 +779,7 @@ def insert_rows(store):
 # The tables the history fills. Their secondary indexes and foreign keys are set aside while
 # it does (COPY into bare tables, then one CREATE INDEX and one check of each key, is several
 # times faster than keeping them up to date row by row), and put back as they were.
-TABLES = ("cases", "tasks", "timeline")
+TABLES = ("cases", "tasks", "timeline", "agency_cases")
 
 
 def set_aside(connection):
@@ -816,6 +817,8 @@ def fill(store, cases, province="35", batu_share=0.08, regencies=None, years=3, 
         rows = Rows(insert_rows(store))
         History(world, cases, years, end, seed, rows, regencies=regencies).run()
         rows.done()
+        with store.engine.begin() as connection:
+            board.refresh(connection)
         return rows.counts
     # An engine of its own: the service's statement timeout (15 s) would stop an index build.
     url = store.engine.url.render_as_string(hide_password=False)
@@ -831,6 +834,11 @@ def fill(store, cases, province="35", batu_share=0.08, regencies=None, years=3, 
         else:
             with multiprocessing.get_context("spawn").Pool(len(parts)) as pool:
                 counted = pool.starmap(fill_part, parts)
+        # What the service keeps in step with the cases and tasks as it writes them (the next
+        # deadlines, the agencies' rows), by its own rule, at once for every case.
+        say("board.refresh: next deadlines, agency_cases")
+        with engine.begin() as connection:
+            board.refresh(connection)
         with engine.execution_options(isolation_level="AUTOCOMMIT").connect() as connection:
             connection.execute(text("SET maintenance_work_mem = '512MB'"))
             for statement in put_back:
@@ -841,7 +849,7 @@ def fill(store, cases, province="35", batu_share=0.08, regencies=None, years=3, 
                 connection.execute(text(f"VACUUM ANALYZE {table}"))
     finally:
         engine.dispose()
-    return {table: sum(counts[table] for counts in counted) for table in TABLES}
+    return {table: sum(counts[table] for counts in counted) for table in counted[0]}
 
 
 def fill_part(url, world_options, regencies, cases, years, end, seed, part, verbose):

@@ -1,6 +1,6 @@
 """Tables of the requests service: cases, their tasks per agency, the timeline, comments."""
-from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, Text
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, synonym
 
 from services.requests.domain import ACTIVE_TASK_STATUSES, FINAL_STATUSES
 from shared.db import UTCDateTime, messaging_tables
@@ -45,6 +45,9 @@ class Case(Base):
     likely_duplicate_of: Mapped[str | None] = mapped_column(String(36), nullable=True)
     merged_into: Mapped[str | None] = mapped_column(String(36), nullable=True)
     version: Mapped[int] = mapped_column(Integer, nullable=False)
+    # The earliest current deadline of its tasks (ladder.current_deadline), or none: what the
+    # `deadline` sort orders by. Kept by board.py, never set by hand.
+    next_deadline_at = mapped_column(UTCDateTime, nullable=True)
 
     tasks = relationship("Task", order_by="Task.assigned_at", lazy="selectin",
                          back_populates="case")
@@ -80,6 +83,46 @@ class Task(Base):
     case = relationship("Case", back_populates="tasks")
 
 
+class AgencyCase(Base):
+    """A case as the lists of one agency read it: one row per agency that has (or had) a task
+    on the case, with whether it sees the case, which agencies have (or had) a task on it, and
+    the case's columns the board filters and sorts by. Kept by board.py, in
+    the transaction that changes the case or its tasks, from them alone: never written by
+    hand. It lets an agency's cases (and the `agency` filter) be found, counted and paged in
+    each sort's order from an index of the agency's own rows, instead of matching its tasks
+    against every case of its regency."""
+
+    __tablename__ = "agency_cases"
+
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"),
+                                         primary_key=True)
+    agency_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # The agency sees the case (shared.policy.sees_case): it has a task on it not ended.
+    sees: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    # Every agency that has (or had) a task on the case, ",a,b,": the `agency` filter of an
+    # agency's own list, without meeting the other agency's rows.
+    agencies: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20))
+    category: Mapped[str] = mapped_column(String(40))
+    village_code: Mapped[str] = mapped_column(String(13))
+    village_name: Mapped[str] = mapped_column(String(100))
+    district_code: Mapped[str] = mapped_column(String(8))
+    regency_code: Mapped[str] = mapped_column(String(5))
+    escalation_level: Mapped[int] = mapped_column(Integer, nullable=False)
+    likely_duplicate_of: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    created_at = mapped_column(UTCDateTime, nullable=False)
+    updated_at = mapped_column(UTCDateTime, nullable=False)
+    next_deadline_at = mapped_column(UTCDateTime, nullable=True)
+
+    id = synonym("case_id")  # the case's: a query reads these rows as it reads cases
+
+
+# The columns of a case an agency's row copies (board.py).
+AGENCY_CASE_COLUMNS = ("status", "category", "village_code", "village_name", "district_code",
+                       "regency_code", "escalation_level", "likely_duplicate_of", "created_at",
+                       "updated_at", "next_deadline_at")
+
+
 class Photo(Base):
     """A photo of the case (its bytes are in the gateway's storage, under the same id)."""
 
@@ -112,11 +155,12 @@ class TimelineEntry(Base):
 
 
 # The indexes of the coordinator's board (queries.py) for a history of a million cases
-# (docs/decisions/0009): for the cases of a district (the coordinator's) and of a regency (the
+# (docs/decisions/0010): for the cases of a district (the coordinator's) and of a regency (the
 # regency office's), one per filter and sort of the list, and their cases still open (what most
 # of the board is about), each holding what its count and its page need (PostgreSQL answers
-# from the index alone); the cases of a village; the tasks of a case, of an agency, being
-# worked on.
+# from the index alone), the `deadline` sort's by the case's next deadline; the cases of a
+# village; the tasks of a case, of an agency, being worked on; an agency's rows (AgencyCase) in
+# the order of each sort.
 def board_indexes(scope):
     cases = Case.__table__.c
     named = scope.removesuffix("_code")
@@ -129,7 +173,36 @@ def board_indexes(scope):
         Index(f"ix_cases_{named}_updated", area, cases.updated_at, cases.id),
         Index(f"ix_cases_{named}_escalation", area, cases.escalation_level.desc(),
               cases.created_at, cases.id),
-        Index(f"ix_cases_{named}_id", area, cases.id),
+        Index(f"ix_cases_{named}_deadline", area, cases.next_deadline_at, cases.id),
+    ]
+
+
+# An agency's rows (its own lists: `sees`; the `agency` filter: all), in the order of each sort,
+# each holding what the filters need (PostgreSQL answers a count or a page from the index); and
+# its rows of cases still open.
+AGENCY_CASE_FILTERED = ["sees", "status", "category", "village_code", "district_code",
+                        "regency_code", "escalation_level", "likely_duplicate_of", "agencies"]
+
+
+def agency_case_indexes():
+    rows = AgencyCase.__table__.c
+    open_row = rows.status.not_in(FINAL_STATUSES)
+    return [
+        # its cases still open (the summary, the overdue, duplicate and leaderless filters)
+        Index("ix_agency_cases_open", rows.agency_id, rows.village_code,
+              postgresql_include=["case_id", "sees", "status", "category", "escalation_level",
+                                  "created_at", "updated_at", "likely_duplicate_of",
+                                  "village_name"],
+              postgresql_where=open_row, sqlite_where=open_row),
+        *(Index(f"ix_agency_cases_{named}", rows.agency_id, *columns, rows.case_id,
+                postgresql_include=[c for c in AGENCY_CASE_FILTERED if c not in included])
+          for named, columns, included in (
+              ("created", (rows.created_at,), ()),
+              ("updated", (rows.updated_at,), ()),
+              ("escalation", (rows.escalation_level.desc(), rows.created_at),
+               ("escalation_level",)),
+              ("deadline", (rows.next_deadline_at,), ()),
+          )),
     ]
 
 
@@ -151,7 +224,12 @@ BOARD_INDEXES = [
           postgresql_include=["agency_id", "agency_name", "role", "status", "accept_due_at",
                               "due_at"],
           postgresql_where=WORKED_ON, sqlite_where=WORKED_ON),
+    *agency_case_indexes(),
 ]
 
 OUTBOX, PROCESSED_EVENTS = messaging_tables(Base.metadata)
 LEASES = lease_table(Base.metadata)
+
+# Keeps cases.next_deadline_at and agency_cases in step with the cases and tasks (after every
+# flush of a session that wrote some): imported with the tables, so no session can miss it.
+from services.requests import board  # noqa: E402,F401

@@ -10,10 +10,10 @@ from statistics import median
 
 from sqlalchemy import case as sql_case
 from sqlalchemy import bindparam, exists, func, or_, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import aliased, joinedload
 
 from services.requests import domain, ladder
-from services.requests.models import Case, Task, TimelineEntry
+from services.requests.models import AgencyCase, Case, Task, TimelineEntry
 from shared import policy
 
 
@@ -51,31 +51,22 @@ def current_deadline():
     """The SQL twin of ladder.current_deadline: the deadline a task works against now — to
     accept while it is pending, to complete once accepted, none (NULL) otherwise.
 
-    The one spelling of it in SQL: the `deadline` sort, the overdue filter and count, and the
-    watcher's window all use it.
+    The one spelling of it in SQL: the next deadline board.py keeps on a case (what the
+    `deadline` sort orders by), the overdue filter and count, and the watcher's window all use
+    it.
     """
     return sql_case((Task.status == domain.PENDING, Task.accept_due_at),
                     (Task.status == domain.ACCEPTED, Task.due_at), else_=None)
 
 
-def next_deadlines():
-    """Each case's next deadline, the earliest current deadline of its tasks: a row per case
-    with a task still to accept or complete (a case without one has none: NULL, joined).
-
-    The SQL twin of min(ladder.current_deadline(task) for task in case.tasks), from the tasks
-    being worked on alone (ix_tasks_active holds them), at once for every case."""
-    return (select(Task.case_id, func.min(current_deadline()).label("at"))
-            .where(Task.status.in_(domain.ACTIVE_TASK_STATUSES)).group_by(Task.case_id)
-            .subquery("next_deadline"))
-
-
-def overdue(now):
+def overdue(now, rows=Case):
     """The SQL twin of ladder.is_overdue: an open case with a task past its current deadline.
+    (`rows`: the cases, or an agency's rows of them, models.AgencyCase.)
 
     (Only a task being worked on has a current deadline: saying so lets the index of those
     tasks, ix_tasks_active, answer.)"""
-    return Case.status.not_in(domain.FINAL_STATUSES) & exists().where(
-        Task.case_id == Case.id, Task.status.in_(domain.ACTIVE_TASK_STATUSES),
+    return rows.status.not_in(domain.FINAL_STATUSES) & exists().where(
+        Task.case_id == rows.id, Task.status.in_(domain.ACTIVE_TASK_STATUSES),
         current_deadline() < now)
 
 
@@ -117,48 +108,71 @@ LIKELY_ORIGINAL = (  # every new case runs it: built once
 
 # -- the list of cases ---------------------------------------------------------------------------
 
-SORTS = {  # GET /cases?sort=…, then by id (the `deadline` sort: by_deadline)
-    "newest": lambda: (Case.created_at.desc(),),
-    "oldest": lambda: (Case.created_at.asc(),),
-    "updated": lambda: (Case.updated_at.desc(),),
-    "escalation": lambda: (Case.escalation_level.desc(), Case.created_at.asc()),
+SORTS = {  # GET /cases?sort=… (of the cases, or an agency's rows of them), then by id
+    "newest": lambda rows: (rows.created_at.desc(),),
+    "oldest": lambda rows: (rows.created_at.asc(),),
+    "updated": lambda rows: (rows.updated_at.desc(),),
+    "escalation": lambda rows: (rows.escalation_level.desc(), rows.created_at.asc()),
+    # the earliest next deadline first, the cases with nothing due last
+    "deadline": lambda rows: (rows.next_deadline_at.asc().nulls_last(),),
 }
 LEVELS = {name: level for level, name in ladder.LEVEL_NAMES.items()}
 
 
+def board_rows(actor, agency=None):
+    """(what a read of the board selects from, the conditions of the caller's jurisdiction and
+    of the `agency` filter on it).
+
+    The cases themselves; but an agency's own reads, and the `agency` filter, read the rows of
+    that agency (models.AgencyCase, one per case it has or had a task on, with the case's
+    columns the board filters and sorts by, kept in step by board.py): an agency sees a case
+    while it has a task on it not ended (`sees`, shared.policy.sees_case), the filter keeps
+    the cases the agency has or had a task on (every row of it; in an agency's own list, its
+    rows that name the other agency among theirs, `agencies`). Either way the same cases,
+    found from an index of that agency's rows in the order of the sort."""
+    if actor.get("role") == policy.AGENCY:
+        rows = aliased(AgencyCase)
+        conditions = [rows.agency_id == actor.get("scope"), rows.sees]
+        if agency:
+            conditions.append(rows.agencies.contains(f",{agency},", autoescape=True))
+        return rows, conditions
+    if agency:
+        rows = aliased(AgencyCase)
+        return rows, [rows.agency_id == agency, policy.case_visible(actor, rows, Task)]
+    return Case, [visible_to(actor)]
+
+
 def case_filters(actor, filters, now):
-    """The conditions of GET /cases: the caller's jurisdiction, and each filter given.
+    """(what GET /cases selects from: board_rows, its conditions): the caller's jurisdiction,
+    and each filter given.
 
     status, category, village, district, regency: equal; agency: it has (or had) a task on the
     case; escalation_level: escalated that far or further; open: not closed or cancelled;
     overdue: true or false (ladder.is_overdue); likely_duplicate: flagged as likely the same as
     another case, and still open; no_lead: open, and no working task leads it.
     """
-    conditions = [visible_to(actor)]
-    for name, column in (("status", Case.status), ("category", Case.category),
-                         ("village", Case.village_code), ("district", Case.district_code),
-                         ("regency", Case.regency_code)):
+    rows, conditions = board_rows(actor, filters.get("agency"))
+    for name, column in (("status", rows.status), ("category", rows.category),
+                         ("village", rows.village_code), ("district", rows.district_code),
+                         ("regency", rows.regency_code)):
         if filters.get(name):
             conditions.append(column == filters[name])
-    if filters.get("agency"):
-        conditions.append(exists().where(Task.case_id == Case.id,
-                                         Task.agency_id == filters["agency"]))
     if filters.get("escalation_level"):
-        conditions.append(Case.escalation_level >= LEVELS[filters["escalation_level"]])
+        conditions.append(rows.escalation_level >= LEVELS[filters["escalation_level"]])
+    open_case = rows.status.not_in(domain.FINAL_STATUSES)
     if filters.get("open"):
-        conditions.append(Case.status.not_in(domain.FINAL_STATUSES))
+        conditions.append(open_case)
     if filters.get("overdue") is not None:
-        conditions.append(overdue(now) if filters["overdue"] else ~overdue(now))
-    open_case = Case.status.not_in(domain.FINAL_STATUSES)
+        conditions.append(overdue(now, rows) if filters["overdue"] else ~overdue(now, rows))
     if filters.get("likely_duplicate") is not None:
-        flagged = open_case & Case.likely_duplicate_of.is_not(None)
+        flagged = open_case & rows.likely_duplicate_of.is_not(None)
         conditions.append(flagged if filters["likely_duplicate"] else ~flagged)
     if filters.get("no_lead") is not None:
         leaderless = open_case & ~exists().where(
-            Task.case_id == Case.id, Task.role == "lead",
+            Task.case_id == rows.id, Task.role == "lead",
             Task.status.not_in(domain.ENDED_TASK_STATUSES))
         conditions.append(leaderless if filters["no_lead"] else ~leaderless)
-    return conditions
+    return rows, conditions
 
 
 def list_cases(session, actor, filters, now, page, per_page):
@@ -169,36 +183,14 @@ def list_cases(session, actor, filters, now, page, per_page):
     later page skips the rows before it in an index, not in the table). The total counts
     `created_at`, which the board's indexes hold: PostgreSQL counts on one of them, never on
     an index of ids (in their random order, it reads the table's visibility map all over)."""
-    conditions = case_filters(actor, filters, now)
-    total = session.scalar(select(func.count(Case.created_at)).where(*conditions))
-    sort, offset = filters.get("sort") or "newest", (page - 1) * per_page
-    if sort == "deadline":
-        ids = by_deadline(session, conditions, offset, per_page)
-    else:
-        ids = session.scalars(select(Case.id).where(*conditions)
-                              .order_by(*SORTS[sort](), Case.id)
-                              .limit(per_page).offset(offset)).all()
+    rows, conditions = case_filters(actor, filters, now)
+    total = session.scalar(select(func.count(rows.created_at)).where(*conditions))
+    sort = filters.get("sort") or "newest"
+    ids = session.scalars(select(rows.id).where(*conditions)
+                          .order_by(*SORTS[sort](rows), rows.id)
+                          .limit(per_page).offset((page - 1) * per_page)).all()
     cases = {case.id: case for case in session.scalars(select(Case).where(Case.id.in_(ids)))}
     return total, [cases[case_id] for case_id in ids]
-
-
-def by_deadline(session, conditions, offset, limit):
-    """The ids of a page of the `deadline` sort: the earliest next deadline first, the cases
-    with nothing due last, each by id then.
-
-    In two parts: the cases with a next deadline (those being worked on, a few) in order; then,
-    as far as the page reaches, the others, which an index gives in the order of their ids."""
-    due = next_deadlines()
-    dated = session.scalars(select(Case.id).join(due, due.c.case_id == Case.id)
-                            .where(*conditions, due.c.at.is_not(None))
-                            .order_by(due.c.at, Case.id)).all()
-    ids = dated[offset:offset + limit]
-    if len(ids) < limit:
-        has_due = select(due.c.case_id).where(due.c.at.is_not(None))
-        ids += session.scalars(select(Case.id).where(*conditions, Case.id.not_in(has_due))
-                               .order_by(Case.id).limit(limit - len(ids))
-                               .offset(max(0, offset - len(dated)))).all()
-    return ids
 
 
 def escalations(actor, page):
@@ -210,23 +202,24 @@ def escalations(actor, page):
 
 def summary(session, actor, now):
     """The coordinator's board in numbers: the caller's cases per status; the open ones
-    overdue, escalated, per agency still working on them and per village."""
-    mine = visible_to(actor)
-    open_case = Case.status.not_in(domain.FINAL_STATUSES)
+    overdue, escalated, per agency still working on them and per village (from the cases, or
+    an agency's rows of them: board_rows)."""
+    rows, mine = board_rows(actor)
+    open_case = rows.status.not_in(domain.FINAL_STATUSES)
     by_status = dict(session.execute(
-        select(Case.status, func.count()).where(mine).group_by(Case.status)).all())
+        select(rows.status, func.count()).where(*mine).group_by(rows.status)).all())
     villages = session.execute(
-        select(Case.village_code, Case.village_name, func.count())
-        .where(mine, open_case).group_by(Case.village_code, Case.village_name)).all()
+        select(rows.village_code, rows.village_name, func.count())
+        .where(*mine, open_case).group_by(rows.village_code, rows.village_name)).all()
     agencies = session.execute(
-        select(Task.agency_id, Task.agency_name, func.count(func.distinct(Case.id)))
-        .join(Case, Task.case_id == Case.id)
-        .where(mine, open_case, Task.status.in_(domain.ACTIVE_TASK_STATUSES))
+        select(Task.agency_id, Task.agency_name, func.count(func.distinct(rows.id)))
+        .join(rows, Task.case_id == rows.id)
+        .where(*mine, open_case, Task.status.in_(domain.ACTIVE_TASK_STATUSES))
         .group_by(Task.agency_id, Task.agency_name)).all()
-    overdue_count = session.scalar(select(func.count()).select_from(Case).where(
-        mine, overdue(now)))
-    escalated = session.scalar(select(func.count()).select_from(Case).where(
-        mine, open_case, Case.escalation_level > 0))
+    overdue_count = session.scalar(select(func.count()).select_from(rows).where(
+        *mine, overdue(now, rows)))
+    escalated = session.scalar(select(func.count()).select_from(rows).where(
+        *mine, open_case, rows.escalation_level > 0))
     return {
         "total": sum(by_status.values()),
         "open": sum(n for status, n in by_status.items()
