@@ -396,7 +396,7 @@ def broker_users(management_url, admin_user, admin_password, vhost):
         raise click.UsageError(f"set {', '.join(missing)}")
     _or_exit(lambda: check_broker(config.amqp_uri()))
     with connect(config.amqp_uri()) as connection:
-        declare_topology(connection)
+        _or_exit(lambda: declare_topology(connection))
     ensure_users(management_url, (admin_user, admin_password), vhost, passwords)
     for service in config.SERVICES:
         click.echo(f"{user_name(service)}: ready on vhost {vhost}")

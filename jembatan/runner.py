@@ -14,7 +14,7 @@ from nameko.runners import ServiceRunner
 from shared import config
 from shared.errors import ClientErrorsAreInfo
 from shared.messaging import (
-    check_broker, connect, require_rpc_queue_of_this_version, require_topology,
+    check_broker, connect, require_queues_of_this_version, require_topology,
 )
 
 log = logging.getLogger("jembatan")
@@ -44,14 +44,14 @@ def configure_logging(label=None):
 
 def prepare_broker(service=None):
     """Fail fast with a clear message when RabbitMQ is unreachable, or its queues are not
-    declared and may not be by this broker user (shared.messaging.require_topology), or the
-    `service`'s RPC queue is an earlier version's."""
+    declared and may not be by this broker user (shared.messaging.require_topology), or a
+    queue `service` consumes is an earlier version's."""
     check_broker(config.amqp_uri())
     connection = connect(config.amqp_uri())
     try:
         require_topology(connection)
-        if service not in (None, "gateway"):  # the gateway calls: it has no RPC queue
-            require_rpc_queue_of_this_version(connection, service)
+        if service is not None:
+            require_queues_of_this_version(connection, service)
     finally:
         connection.release()
 

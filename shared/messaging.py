@@ -161,9 +161,24 @@ def declare_topology(connection):
         for exchange in EXCHANGES:
             exchange(channel).declare()
         for queue in all_queues():
-            queue(channel).declare()
+            try:
+                queue(channel).declare()
+            except PreconditionFailed as exc:
+                raise queue_of_another_version(connection, queue.name, exc) from None
     finally:
-        channel.close()
+        if channel.is_open:
+            channel.close()
+
+
+def queue_of_another_version(connection, name, refusal):
+    """The error that says what to do with a queue the broker holds with other arguments than
+    this version declares it with (RabbitMQ refuses such a declaration, `refusal`)."""
+    return ConnectionError(
+        f"the broker's queue {name} was declared by an earlier version of Jembatan (or by hand) "
+        f"with other arguments ({refusal.reply_text}). Stop every Jembatan process, move what "
+        f"it holds elsewhere if anything, delete it once (`rabbitmqctl delete_queue -p "
+        f"{connection.virtual_host} {name}`) and start again; docs/deployment.md, \"Upgrading "
+        "a deployment from before the cluster\", tells more")
 
 
 def missing_queues(connection):
@@ -199,26 +214,32 @@ def require_topology(connection):
 RPC_QUEUE_ARGUMENTS = {"x-queue-type": "quorum"}
 
 
-def require_rpc_queue_of_this_version(connection, service):
-    """Refuse to start, saying what to do, when `rpc-<service>` is the classic queue of a
-    version from before the cluster: RabbitMQ would refuse every declaration of it as a quorum
-    queue, and the service would only reconnect again and again."""
-    name = RPC_QUEUE_TEMPLATE.format(service)
-    channel = connection.channel()
-    try:
-        channel.queue_declare(name, durable=True, auto_delete=False,
-                              arguments=RPC_QUEUE_ARGUMENTS)
-    except PreconditionFailed as exc:
-        vhost = connection.virtual_host
-        raise ConnectionError(
-            f"the broker's queue {name} was declared by an earlier version of Jembatan with "
-            f"other arguments ({exc.reply_text}). Stop every Jembatan process, delete it once "
-            f"(`rabbitmqctl delete_queue -p {vhost} {name}`: it holds only calls, which have "
-            "expired), and start again; docs/deployment.md, \"Upgrading a deployment from "
-            "before the cluster\", tells the rest") from None
-    finally:
-        if channel.is_open:
-            channel.close()
+def queues_consumed_by(service):
+    """[(name, arguments)] of the queues `service` consumes: its calls' (every service but the
+    gateway, which calls), its events' and their delay queues (those that consume events)."""
+    queues = [] if service == "gateway" else [(RPC_QUEUE_TEMPLATE.format(service),
+                                               RPC_QUEUE_ARGUMENTS)]
+    if service in SUBSCRIPTIONS:
+        queues += [(queue.name, queue.queue_arguments) for queue in
+                   [event_queue(service)] + [retry_queue(service, delay)
+                                             for delay in RETRY_DELAYS_SECONDS]]
+    return queues
+
+
+def require_queues_of_this_version(connection, service):
+    """Refuse to start, saying what to do, when a queue `service` consumes exists with other
+    arguments than this version's (the classic `rpc-<service>` of a version from before the
+    cluster, say): RabbitMQ would refuse every declaration of it, and the service would only
+    try to set up its consumers again and again."""
+    for name, arguments in queues_consumed_by(service):
+        channel = connection.channel()
+        try:
+            channel.queue_declare(name, durable=True, auto_delete=False, arguments=arguments)
+        except PreconditionFailed as exc:
+            raise queue_of_another_version(connection, name, exc) from None
+        finally:
+            if channel.is_open:
+                channel.close()
 
 
 def check_broker(amqp_uri, timeout=5):
