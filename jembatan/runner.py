@@ -27,6 +27,7 @@ SERVICE_CLASSES = {
     "gateway": "services.gateway.service:GatewayService",
 }
 STOP_GRACE_SECONDS = 20
+START_POLL_SECONDS = 0.2  # how often a starting service looks whether it was asked to stop
 
 
 def service_class(name):
@@ -95,7 +96,17 @@ def run_service(name, replica=None):
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
-    runner.start()
+    # A start waits until every consumer is set up, which may never happen (a permission
+    # missing on a queue: nameko tries again and again): a stop asked for meanwhile ends it.
+    starting = eventlet.spawn(runner.start)
+    while not (starting.dead or stopping.ready()):
+        eventlet.sleep(START_POLL_SECONDS)
+    if not starting.dead:
+        starting.kill()
+        runner.kill()
+        sys.exit(f"{label}: stopped before it had started (its consumers could not be set up; "
+                 "the lines above say why)")
+    starting.wait()  # what the start raised, if it failed
     died = []
     eventlet.spawn_n(watch_container)
     log.info("started (pid %s)", os.getpid())
