@@ -28,6 +28,7 @@ SERVICE_CLASSES = {
 }
 STOP_GRACE_SECONDS = 20
 START_POLL_SECONDS = 0.2  # how often a starting service looks whether it was asked to stop
+START_GRACE_SECONDS = 5    # how long, once asked to stop, it lets a start under way finish
 
 
 def service_class(name):
@@ -97,10 +98,14 @@ def run_service(name, replica=None):
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
     # A start waits until every consumer is set up, which may never happen (a permission
-    # missing on a queue: nameko tries again and again): a stop asked for meanwhile ends it.
+    # missing on a queue: nameko tries again and again): a stop asked for meanwhile ends it,
+    # once a start under way had START_GRACE_SECONDS to finish.
     starting = eventlet.spawn(runner.start)
     while not (starting.dead or stopping.ready()):
         eventlet.sleep(START_POLL_SECONDS)
+    with eventlet.Timeout(START_GRACE_SECONDS, False):  # a start under way may finish first
+        while not starting.dead:
+            eventlet.sleep(START_POLL_SECONDS)
     if not starting.dead:
         starting.kill()
         runner.kill()
