@@ -63,9 +63,16 @@ def loaded(event_type, payload):
 
 def issue(case_id, village=PUNTEN, category="air-bersih", severity="high", days_ago=0,
           title="Air tidak mengalir"):
+    """An issue_reported payload, as the consumer hands it to the handler."""
+    return loaded(events.ISSUE_REPORTED, issue_payload(case_id, village, category, severity,
+                                                       days_ago, title))
+
+
+def issue_payload(case_id, village=PUNTEN, category="air-bersih", severity="high", days_ago=0,
+                  title="Air tidak mengalir"):
     """An issue_reported payload, as villages publishes it."""
     district = DISTRICTS[village["code"][:8]]
-    return loaded(events.ISSUE_REPORTED, {
+    return {
         "case_id": case_id, "tracking_number": f"JBT-{case_id[-4:].upper()}",
         "category": category, "title": title, "description": "Sejak tiga hari.",
         "severity": severity, "affected_people": 120, "location": {"lat": -7.8, "lon": 112.5},
@@ -73,7 +80,7 @@ def issue(case_id, village=PUNTEN, category="air-bersih", severity="high", days_
         "reporter": {"id": "u-reporter", "role": "village", "name": "Sekdes",
                      "scope": village["code"]},
         "reported_at": iso(utcnow() - timedelta(days=days_ago)),
-    })
+    }
 
 
 def planned(agency_id, role="lead", accept_in=timedelta(days=1), due_in=timedelta(days=5),

@@ -13,10 +13,10 @@ from sqlalchemy import MetaData, insert
 
 from shared import db, events, messaging
 from shared.db import Store, messaging_tables
-from shared.events import iso, make_event, utcnow
+from shared.events import make_event, utcnow
 from shared.messaging import EventPublisher, event_message, event_queue
 from tests.broker import eventually
-from tests.service.requests_world import BATU, DISTRICTS, PUNTEN
+from tests.service.requests_world import issue_payload
 
 metadata = MetaData()
 messaging_tables(metadata)
@@ -36,12 +36,8 @@ def store(tmp_path, amqp_uri, monkeypatch):
 
 def issue(title):
     """An issue_reported envelope, as villages publishes one."""
-    return make_event(events.ISSUE_REPORTED, {
-        "case_id": f"case-{title}", "tracking_number": "JBT-0000-0000", "category": "air-bersih",
-        "title": title, "description": "Sejak tiga hari.", "severity": "high",
-        "village": PUNTEN, "district": DISTRICTS[PUNTEN["code"][:8]], "regency": BATU,
-        "reporter": {"id": "u-1", "role": "village", "name": "Sekdes", "scope": PUNTEN["code"]},
-        "reported_at": iso(utcnow())}, "villages", f"case-{title}")
+    return make_event(events.ISSUE_REPORTED, issue_payload(f"case-{title}", title=title),
+                      "villages", f"case-{title}")
 
 
 def outbox_row(envelope, event_type=events.ISSUE_REPORTED):
