@@ -437,19 +437,94 @@ class EventPublisher:
         self._unconfirmed.clear()
 
 
-class ResilientQueueConsumer(QueueConsumer):
-    """nameko's queue consumer, except that a connection lost while acknowledging does not
-    kill the service (nameko lets the socket error escape and the container dies): the broker
-    gives back whatever was not acknowledged, and consumers are idempotent. The consumers are
-    then set up again on a new connection, to the next node of AMQP_URI that answers."""
+class Acknowledgements:
+    """The acknowledgements of one consuming channel, sent in groups.
 
-    def ack_message(self, message):
+    A message is acknowledged once its handler has finished (committed) — never before. What
+    finishes within one turn of the event loop is acknowledged together: the messages below
+    the oldest one still being handled by one `basic.ack` with `multiple` (it acknowledges
+    every message delivered up to that one that is not acknowledged yet, so it must not reach
+    one still being handled), the others each by their own, as before. Under load that is one
+    frame for many messages, for the consumer and for the broker.
+    """
+
+    def __init__(self):
+        self._channel = None
+        self._handling = set()  # delivery tags of the channel given to a handler, not finished
+        self._finished = []  # finished, to acknowledge
+        self._flush_due = False
+
+    def received(self, message):
+        """A message is given to its handler."""
+        if message.channel is not self._channel:  # a new connection: its tags start again
+            self._channel, self._handling, self._finished = message.channel, set(), []
+        self._handling.add(message.delivery_tag)
+
+    def settled(self, message):
+        """A message was handed back to the broker (requeued): nothing to acknowledge."""
+        if message.channel is self._channel:
+            self._handling.discard(message.delivery_tag)
+            self._flush_soon()
+
+    def finished(self, message):
+        """A message's handler finished: acknowledge it (at the end of this turn)."""
+        if message.channel is not self._channel:
+            return self._ack(message.channel, message.delivery_tag, multiple=False)
+        self._handling.discard(message.delivery_tag)
+        self._finished.append(message.delivery_tag)
+        self._flush_soon()
+
+    def _flush_soon(self):
+        if not self._flush_due:
+            self._flush_due = True
+            eventlet.spawn_n(self.flush)
+
+    def flush(self):
+        self._flush_due = False
+        finished, self._finished = self._finished, []
+        if not finished:
+            return
+        oldest_handled = min(self._handling, default=None)
+        below = [tag for tag in finished if oldest_handled is None or tag < oldest_handled]
+        if below:
+            self._ack(self._channel, max(below), multiple=True)
+        for tag in finished:
+            if oldest_handled is not None and tag > oldest_handled:
+                self._ack(self._channel, tag, multiple=False)
+
+    @staticmethod
+    def _ack(channel, tag, multiple):
+        # A closed channel's messages are given back by the broker (consumers are idempotent).
+        if channel is None or not channel.connection:
+            return
         try:
-            super().ack_message(message)
+            channel.basic_ack(tag, multiple=multiple)
         except OSError as exc:
             log.warning("could not acknowledge (connection lost, it will be redelivered): %s", exc)
 
+
+class ResilientQueueConsumer(QueueConsumer):
+    """nameko's queue consumer, except that
+
+    * a connection lost while acknowledging does not kill the service (nameko lets the socket
+      error escape and the container dies): the broker gives back whatever was not
+      acknowledged, and consumers are idempotent. The consumers are then set up again on a new
+      connection, to the next node of AMQP_URI that answers;
+    * acknowledgements are sent in groups (`Acknowledgements`)."""
+
+    def __init__(self):
+        super().__init__()
+        self.acknowledgements = Acknowledgements()
+
+    def handle_message(self, provider, body, message):
+        self.acknowledgements.received(message)
+        super().handle_message(provider, body, message)
+
+    def ack_message(self, message):
+        self.acknowledgements.finished(message)
+
     def requeue_message(self, message):
+        self.acknowledgements.settled(message)
         try:
             super().requeue_message(message)
         except OSError as exc:
@@ -576,8 +651,12 @@ class DeadLetteringQueueConsumer(ResilientQueueConsumer):
     def get_consumers(self, consumer_cls, channel):
         consumers = super().get_consumers(consumer_cls, channel)
         for provider, consumer in self._consumers.items():
-            consumer.on_decode_error = provider.undecodable
+            consumer.on_decode_error = partial(self._undecodable, provider)
         return consumers
+
+    def _undecodable(self, provider, message, exc):
+        self.acknowledgements.received(message)  # it is handled (parked) from here
+        provider.undecodable(message, exc)
 
 
 class EventConsumer(Consumer):

@@ -5,15 +5,18 @@ the reason and its headers; a message nobody can read is dead-lettered too; the 
 keep flowing meanwhile; an event published before its consumer ever ran waits in its queue.
 """
 import json
+from urllib.parse import quote, urlsplit
 
+import eventlet
 import pytest
+import requests
 from kombu import Connection
 from nameko.containers import ServiceContainer
 
 from shared import events, messaging, signing
 from shared.events import make_event
 from shared.messaging import EVENTS_EXCHANGE, EventPublisher, consume_events
-from tests.broker import eventually
+from tests.broker import BROKER_USER, MANAGEMENT, eventually
 
 attempts = []
 handled = []
@@ -211,3 +214,58 @@ def test_an_operator_lists_shows_and_replays_a_dead_letter_once_the_cause_is_fix
     assert replayed.exit_code == 0, replayed.output
     eventually(lambda: handled == ["gagal"])
     assert json.loads(jembatan("dlq", "list", "--json").output) == []
+
+
+held = {}  # title → an event the stand-in's handler waits for before it finishes
+
+
+class SlowRouting:
+    """Stands in for the routing service: a case whose title is in `held` is handled only
+    once the test lets it finish."""
+
+    name = "routing"
+
+    @consume_events("routing")
+    def on_event(self, event):
+        title = event.payload["case"]["title"]
+        if title in held:
+            held[title].wait()
+        handled.append(title)
+
+
+def queue_counts(amqp_uri, queue):
+    """What the broker says of a queue: (messages ready, messages delivered but not
+    acknowledged). From its statistics, which lag a few seconds."""
+    vhost = quote(urlsplit(amqp_uri).path.lstrip("/"), safe="")
+    found = requests.get(f"{MANAGEMENT}/api/queues/{vhost}/{queue}", auth=BROKER_USER,
+                         timeout=10).json()
+    return found.get("messages_ready"), found.get("messages_unacknowledged")
+
+
+def test_an_event_still_being_handled_is_not_acknowledged_with_those_after_it(amqp_uri):
+    """Acknowledgements are sent in groups (one for many messages): the messages after one
+    still being handled are acknowledged, that one only once it is done. Were it
+    acknowledged with them, a crash meanwhile would lose it; were they not, they would be
+    handled again after one."""
+    handled.clear()
+    held.clear()
+    held["lambat"] = eventlet.Event()
+    container = ServiceContainer(SlowRouting, {"AMQP_URI": amqp_uri, "max_workers": 8})
+    container.start()
+    try:
+        publisher = EventPublisher(amqp_uri)
+        titles = ["lambat", *(f"cepat-{n}" for n in range(6))]
+        for title in titles:
+            publisher.publish(case_opened(title))
+        publisher.close()
+        eventually(lambda: sorted(handled) == sorted(titles[1:]))
+        queue = messaging.event_queue("routing").name
+        eventually(lambda: queue_counts(amqp_uri, queue) == (0, 1), timeout=30)
+
+        held["lambat"].send()
+        eventually(lambda: sorted(handled) == sorted(titles))
+        eventually(lambda: queue_counts(amqp_uri, queue) == (0, 0), timeout=30)
+    finally:
+        if not held["lambat"].ready():  # a failed assertion above: let its worker end
+            held["lambat"].send()
+        container.stop()
