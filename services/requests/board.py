@@ -11,23 +11,29 @@ Two things, each a function of a case and its tasks alone:
   (models.AGENCY_CASE_COLUMNS). An agency's lists, its summary and the `agency` filter read
   these rows.
 
-`refresh` computes both again, in SQL, from the rows of the cases named; `keep_in_step` runs it
+And `case_counts`: how many cases each district and each regency has in each status, what
+the board's totals and the summary's counts per status read (`count`, `count_changes`).
+
+`refresh` computes them again, in SQL, from the rows of the cases named; `keep_in_step` runs it
 after every flush of a session that wrote a case or a task, in the same transaction: whatever
 changes a case or its tasks through the ORM (every command, handler and the deadline watcher)
 leaves them right when it commits, and a rollback takes them back with the rest. A new case is
 written without the ORM (handlers.when_an_issue_is_reported_open_the_case): it has no task yet,
-so nothing to keep. Migration 0007 and bench/big_history.py fill them for cases written before.
+so only its count to add, which that handler does. Migrations 0007 and 0008 and
+bench/big_history.py fill them for cases written before.
 """
 import functools
+from collections import Counter
 
 from sqlalchemy import (
-    bindparam, delete, distinct, event, func, insert, inspect, literal, select, update,
+    bindparam, delete, distinct, event, func, insert, inspect, literal, select, text, union_all,
+    update,
 )
 from sqlalchemy import case as sql_case
 from sqlalchemy.orm import Session
 
 from services.requests import domain, queries
-from services.requests.models import AGENCY_CASE_COLUMNS, AgencyCase, Case, Task
+from services.requests.models import AGENCY_CASE_COLUMNS, AgencyCase, Case, CaseCount, Task
 
 
 def refresh(connection, case_ids=None):
@@ -43,7 +49,8 @@ def refresh(connection, case_ids=None):
             connection.execute(statement, {"ids": case_ids})
 
 
-CASES, TASKS, ROWS = Case.__table__, Task.__table__, AgencyCase.__table__
+CASES, TASKS, ROWS, COUNTS = (Case.__table__, Task.__table__, AgencyCase.__table__,
+                              CaseCount.__table__)
 ACTIVE = TASKS.c.status.in_(domain.ACTIVE_TASK_STATUSES)
 IDS = bindparam("ids", expanding=True)
 
@@ -73,7 +80,11 @@ def every_case(dialect):
             .values(next_deadline_at=None),
             update(CASES).where(CASES.c.id == due.c.case_id).values(next_deadline_at=due.c.at),
             delete(ROWS),
-            fill_rows(dialect, None))
+            fill_rows(dialect, None),
+            delete(COUNTS),
+            insert(COUNTS).from_select(["area", "status", "cases"], union_all(*(
+                select(area, CASES.c.status, func.count()).group_by(area, CASES.c.status)
+                for area in (CASES.c.district_code, CASES.c.regency_code)))))
 
 
 def fill_rows(dialect, chosen):
@@ -106,6 +117,48 @@ def agency_list(dialect):
     return literal(",") + joined + literal(",")
 
 
+def counted_in(case):
+    """The areas a case is counted in (models.CaseCount): its district and its regency."""
+    return case.district_code, case.regency_code
+
+
+# Adds `change` to an area's count of a status (its first case makes the row). Written out:
+# SQLite and PostgreSQL both read it, and it is built once.
+COUNT_CHANGE = text(
+    "INSERT INTO case_counts (area, status, cases) VALUES (:area, :status, :change) "
+    "ON CONFLICT (area, status) DO UPDATE SET cases = case_counts.cases + excluded.cases")
+
+
+def count(connection, changes):
+    """Apply changes of the counts, {(area, status): change}. In the order of their keys: on
+    PostgreSQL each takes its row until the transaction ends, and two transactions that take
+    rows in one order cannot wait for each other."""
+    rows = [{"area": area, "status": status, "change": change}
+            for (area, status), change in sorted(changes.items()) if change]
+    if rows:
+        connection.execute(COUNT_CHANGE, rows)
+
+
+def count_changes(session):
+    """The changes of the counts the session's flush makes, {(area, status): change}: a new
+    case counts in its status; a case whose status changes leaves the old one for the new
+    one (cases are never deleted)."""
+    changes = Counter()
+    for obj in session.new:
+        if isinstance(obj, Case):
+            for area in counted_in(obj):
+                changes[area, obj.status] += 1
+    for obj in session.dirty:
+        if isinstance(obj, Case):
+            history = inspect(obj).attrs.status.history
+            for area in counted_in(obj):
+                for left in history.deleted:
+                    changes[area, left] -= 1
+                for entered in history.added:
+                    changes[area, entered] += 1
+    return changes
+
+
 def changed_cases(session):
     """The ids of the cases the session is flushing a change of (or of one of their tasks)."""
     ids = set()
@@ -121,7 +174,9 @@ def changed_cases(session):
 
 @event.listens_for(Session, "after_flush")
 def keep_in_step(session, _flush_context):
-    """After a flush that wrote cases or tasks, refresh those cases, in its transaction."""
+    """After a flush that wrote cases or tasks, refresh those cases and count their changes of
+    status, in its transaction."""
+    count(session.connection(), count_changes(session))
     ids = changed_cases(session)
     if ids:
         refresh(session.connection(), ids)

@@ -10,7 +10,7 @@ import uuid
 
 from sqlalchemy import bindparam, insert, select
 
-from services.requests import domain, facts, queries, views
+from services.requests import board, domain, facts, queries, views
 from services.requests.models import Case, Photo, Task, TimelineEntry
 from shared import events
 from shared.errors import Conflict
@@ -62,6 +62,9 @@ def when_an_issue_is_reported_open_the_case(unit, report):
         for photo in report["photos"]:
             keep_photo(unit, case, reporter, photo, case.updated_at)
     record(unit, case, duplicate)
+    # last: on PostgreSQL the rows of the counts are taken until the commit
+    board.count(session.connection(), {(area, domain.REPORTED): 1
+                                       for area in board.counted_in(case)})
 
 
 def keep_photo(unit, case, actor, photo, now):

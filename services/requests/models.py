@@ -15,7 +15,9 @@ class Case(Base):
     __tablename__ = "cases"
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     tracking_number: Mapped[str] = mapped_column(String(20), unique=True)
-    status: Mapped[str] = mapped_column(String(20), index=True)
+    # (active_history: a change of status always knows the status it leaves, for board.py's
+    # counts per status)
+    status: Mapped[str] = mapped_column(String(20), index=True, active_history=True)
     category: Mapped[str] = mapped_column(String(40), index=True)
     title: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text)
@@ -115,6 +117,19 @@ class AgencyCase(Base):
     next_deadline_at = mapped_column(UTCDateTime, nullable=True)
 
     id = synonym("case_id")  # the case's: a query reads these rows as it reads cases
+
+
+class CaseCount(Base):
+    """How many cases an area, a district or a regency, has in each status: what the board's
+    totals and the summary's counts per status read instead of counting the cases of a
+    regency one by one. Kept by board.py, in the transaction that opens a case or changes its
+    status; never written by hand."""
+
+    __tablename__ = "case_counts"
+
+    area: Mapped[str] = mapped_column(String(8), primary_key=True)  # a district's or regency's code
+    status: Mapped[str] = mapped_column(String(20), primary_key=True)
+    cases: Mapped[int] = mapped_column(Integer, nullable=False)
 
 
 # The columns of a case an agency's row copies (board.py).

@@ -13,7 +13,7 @@ from sqlalchemy import bindparam, exists, func, or_, select
 from sqlalchemy.orm import aliased, joinedload
 
 from services.requests import domain, ladder
-from services.requests.models import AgencyCase, Case, Task, TimelineEntry
+from services.requests.models import AgencyCase, Case, CaseCount, Task, TimelineEntry
 from shared import policy
 
 
@@ -184,13 +184,46 @@ def list_cases(session, actor, filters, now, page, per_page):
     `created_at`, which the board's indexes hold: PostgreSQL counts on one of them, never on
     an index of ids (in their random order, it reads the table's visibility map all over)."""
     rows, conditions = case_filters(actor, filters, now)
-    total = session.scalar(select(func.count(rows.created_at)).where(*conditions))
+    area = counted_area(actor, filters)
+    if area is None:
+        total = session.scalar(select(func.count(rows.created_at)).where(*conditions))
+    else:
+        counts = kept_counts(session, area)
+        total = counts.get(filters["status"], 0) if filters.get("status") else sum(counts.values())
     sort = filters.get("sort") or "newest"
     ids = session.scalars(select(rows.id).where(*conditions)
                           .order_by(*SORTS[sort](rows), rows.id)
                           .limit(per_page).offset((page - 1) * per_page)).all()
     cases = {case.id: case for case in session.scalars(select(Case).where(Case.id.in_(ids)))}
     return total, [cases[case_id] for case_id in ids]
+
+
+# The filters the counts board.py keeps per area and status can answer (the others only
+# choose the page).
+COUNTED_FILTERS = {"status", "district", "regency"}
+PAGING = {"sort", "page", "per_page"}
+
+
+def counted_area(actor, filters):
+    """The area (a district or a regency) whose kept counts (models.CaseCount) say how many
+    of the caller's cases the filters match, "" when none can (a district of another
+    regency), None when the kept counts cannot say (another filter; a caller whose cases are
+    not an area's: a village, an agency, the administrator).
+
+    The caller's area and the district or regency asked for are each within the other or the
+    filters match nothing: the narrowest of them is the area."""
+    given = {name for name, value in filters.items() if value not in (None, "")} - PAGING
+    if given - COUNTED_FILTERS or actor.get("role") not in (policy.COORDINATOR, policy.REGENCY):
+        return None
+    codes = [actor.get("scope") or "", *(filters[n] for n in ("regency", "district") if n in given)]
+    area = max(codes, key=len)
+    return area if all(area == code or area.startswith(code + ".") for code in codes) else ""
+
+
+def kept_counts(session, area):
+    """{status: cases} of an area, as board.py keeps them."""
+    return dict(session.execute(select(CaseCount.status, CaseCount.cases)
+                                .where(CaseCount.area == area)).all())
 
 
 def escalations(actor, page):
@@ -206,7 +239,8 @@ def summary(session, actor, now):
     an agency's rows of them: board_rows)."""
     rows, mine = board_rows(actor)
     open_case = rows.status.not_in(domain.FINAL_STATUSES)
-    by_status = dict(session.execute(
+    area = counted_area(actor, {})
+    by_status = kept_counts(session, area) if area is not None else dict(session.execute(
         select(rows.status, func.count()).where(*mine).group_by(rows.status)).all())
     villages = session.execute(
         select(rows.village_code, rows.village_name, func.count())

@@ -1,14 +1,17 @@
 """What board.py keeps for the board's reads (each case's next deadline, the rows of
-`agency_cases`) stays what the cases and their tasks imply, through every change the requests
+`agency_cases`, the counts of cases per area and status) stays what the cases and their tasks
+imply, through every change the requests
 service makes to them: a case opened, routed, accepted, declined and referred, routed by hand,
 its lead changed, a task withdrawn, escalated by the clock, merged, completed, confirmed,
 reopened, cancelled. On SQLite, and on PostgreSQL when it is here.
 
 After each change the stored rows are compared with the rule stated in Python (ladder's current
 deadline, shared.policy.sees_case), and every agency's lists (each sort), its summary and the
-`agency` filter of the others answer what the cases imply.
+`agency` filter of the others answer what the cases imply; so do the totals of the coordinator's
+and the regency office's lists (each status, district and regency) and their summaries.
 """
 import importlib.util
+from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 
@@ -16,16 +19,16 @@ import pytest
 from sqlalchemy import delete, select, text, update
 
 from services.requests import board, commands, domain, ladder
-from services.requests.models import AGENCY_CASE_COLUMNS, AgencyCase, Base, Case
+from services.requests.models import AGENCY_CASE_COLUMNS, AgencyCase, Base, Case, CaseCount
 from shared import events, migrations, policy
 from shared.events import utcnow
 from tests.databases import a_store
 from tests.service.requests_world import (
-    BPBD, BULUKERTO, COORDINATOR, EXPLANATION, PDAM, PUPR, REGENCY, VILLAGE, decision, handle,
-    issue, planned, service_on, task_id,
+    BPBD, BULUKERTO, COORDINATOR, EXPLANATION, PDAM, PUPR, REGENCY, SUMBEREJO, VILLAGE, decision,
+    handle, issue, planned, service_on, task_id,
 )
 
-A, B, C, D = "case-000a", "case-000b", "case-000c", "case-000d"
+A, B, C, D, E = "case-000a", "case-000b", "case-000c", "case-000d", "case-000e"
 AGENCIES = (PDAM, PUPR, BPBD)
 SORTS = ("newest", "oldest", "updated", "escalation", "deadline")
 
@@ -72,10 +75,33 @@ def ordered(cases, sort):
     return [c.id for c in sorted(cases, key=key)]
 
 
+def assert_counts_in_step(service, session, cases):
+    """The kept counts are the cases' per area and status, and the coordinator's and the
+    regency office's totals (which read them) are the number of their cases each filter
+    matches."""
+    kept = {(row.area, row.status): row.cases for row in session.scalars(select(CaseCount))}
+    assert {key: n for key, n in kept.items() if n} == Counter(
+        (area, case.status) for case in cases for area in (case.district_code, case.regency_code))
+    for who in (REGENCY, COORDINATOR):
+        seen = [c for c in cases if policy.sees_case(who, c)]
+        assert service.summary(who)["by_status"] == {
+            status: sum(c.status == status for c in seen) for status in domain.CASE_STATUSES}
+        for status in (None, *domain.CASE_STATUSES):
+            for area in ({}, {"district": "35.79.02"}, {"district": "35.79.01"},
+                         {"regency": "35.79"}, {"regency": "35.07", "district": "35.79.02"}):
+                filters = {**area, **({"status": status} if status else {})}
+                expected = [c for c in seen if status in (None, c.status)
+                            and c.district_code == area.get("district", c.district_code)
+                            and c.regency_code == area.get("regency", c.regency_code)]
+                answer = service.list_cases(who, {**filters, "per_page": 1})
+                assert answer["total"] == len(expected), (who["role"], filters)
+
+
 def assert_in_step(store):
     service = service_on(store)
     with store.read() as session:
         cases = session.scalars(select(Case)).all()
+        assert_counts_in_step(service, session, cases)
         stored = {(row.case_id, row.agency_id): {
             "sees": bool(row.sees), **{name: getattr(row, name) for name in AGENCY_CASE_COLUMNS},
             "agencies": listed(row.agencies)} for row in session.scalars(select(AgencyCase))}
@@ -117,7 +143,7 @@ def run(store, command, *args):
 
 def test_what_the_board_reads_is_what_the_cases_and_tasks_imply_after_every_change(store):
     for case_id, days_ago, place in ((A, 4, {}), (B, 3, {"village": BULUKERTO}), (C, 2, {}),
-                                     (D, 1, {})):
+                                     (D, 1, {}), (E, 1, {"village": SUMBEREJO})):
         handle(store, events.ISSUE_REPORTED, issue(case_id, days_ago=days_ago, **place))
     assert_in_step(store)
     handle(store, events.ROUTING_DECIDED, decision(A, tasks=[
@@ -126,6 +152,7 @@ def test_what_the_board_reads_is_what_the_cases_and_tasks_imply_after_every_chan
     handle(store, events.ROUTING_DECIDED, decision(B, tasks=[planned("pupr-batu")]))
     handle(store, events.ROUTING_DECIDED, decision(C, events.OUTCOME_NEEDS_TRIAGE))
     handle(store, events.ROUTING_DECIDED, decision(D, tasks=[planned("pdam-batu")]))
+    handle(store, events.ROUTING_DECIDED, decision(E, tasks=[planned("pdam-batu")]))
     assert_in_step(store)
 
     run(store, commands.task_action, PUPR, A, task_id(store, A, "pupr-batu"), "accept", {})
@@ -154,6 +181,7 @@ def test_what_the_board_reads_is_what_the_cases_and_tasks_imply_after_every_chan
     run(store, commands.task_action, PUPR, A, pupr, "complete", {"note": "Filter dipasang"})
     run(store, commands.confirm, VILLAGE, A, {"note": "Terima kasih"})
     run(store, commands.cancel, REGENCY, B, {"reason": "Laporan ganda"})
+    run(store, commands.task_action, PDAM, E, task_id(store, E, "pdam-batu"), "accept", {})
 
 
 def test_a_full_refresh_changes_nothing_the_service_kept(store):
@@ -171,14 +199,19 @@ def test_a_full_refresh_changes_nothing_the_service_kept(store):
     assert_in_step(store)
 
 
+def migration_module(revision):
+    path = next(Path(migrations.ROOT, "services", "requests", "migrations", "versions").glob(
+        f"{revision}_*.py"))
+    spec = importlib.util.spec_from_file_location(f"migration_{revision}", path)
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+    return migration
+
+
 def test_migration_0007_fills_what_the_service_keeps(store):
     """Its SQL, written out for the databases that held cases before it, is board.refresh's
     rule: emptied and filled again by it, the rows come back the same."""
-    path = next(Path(migrations.ROOT, "services", "requests", "migrations", "versions").glob(
-        "0007_*.py"))
-    spec = importlib.util.spec_from_file_location("migration_0007", path)
-    migration = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(migration)
+    migration = migration_module("0007")
     handle(store, events.ISSUE_REPORTED, issue(A, days_ago=1))
     handle(store, events.ISSUE_REPORTED, issue(B, village=BULUKERTO))
     handle(store, events.ROUTING_DECIDED, decision(A, tasks=[
@@ -197,3 +230,21 @@ def test_migration_0007_fills_what_the_service_keeps(store):
     with store.read() as session:
         assert everything(session) == before
     assert len(before) == 3
+
+
+def test_migration_0008_counts_what_the_service_keeps(store):
+    """Its SQL, for the databases that held cases before it, counts what board.py keeps."""
+    migration = migration_module("0008")
+    handle(store, events.ISSUE_REPORTED, issue(A, days_ago=1))
+    handle(store, events.ISSUE_REPORTED, issue(B, village=SUMBEREJO))
+    handle(store, events.ROUTING_DECIDED, decision(A, tasks=[planned("pdam-batu")]))
+    counted = (select(CaseCount.area, CaseCount.status, CaseCount.cases)
+               .where(CaseCount.cases != 0).order_by(CaseCount.area, CaseCount.status))
+    with store.read() as session:
+        before = session.execute(counted).all()
+    with store.engine.begin() as connection:
+        connection.execute(delete(CaseCount.__table__))
+        connection.execute(text(migration.CASE_COUNTS))
+    with store.read() as session:
+        assert session.execute(counted).all() == before
+    assert ("35.79", domain.ROUTED, 1) in before and ("35.79.01", domain.REPORTED, 1) in before
