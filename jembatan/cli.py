@@ -437,6 +437,31 @@ def db_revision(service, message):
 
 
 @main.group()
+def board():
+    """What the requests service keeps for the coordinator's board."""
+
+
+@board.command("refresh")
+@_data_dir_option
+def board_refresh():
+    """Compute again, from the cases and their tasks, what the requests service keeps for the
+    board: each case's next deadline, the agencies' rows of their cases, the counts of cases
+    per area and status. Needed only where a process of a version before migration 0008 wrote
+    cases beside a newer one (docs/deployment.md, "Upgrading"). One transaction, which rewrites
+    every agency's rows: writes to the cases wait for it."""
+    from services.requests import board as kept
+    from shared.db import make_engine
+    from shared.migrations import upgrade
+
+    engine = make_engine(config.database_url("requests"))
+    upgrade(engine, "requests")
+    with engine.begin() as connection:
+        kept.refresh(connection)
+    engine.dispose()
+    click.echo("requests: the board's counts, agencies' rows and next deadlines computed again")
+
+
+@main.group()
 def dlq():
     """Messages no service could handle (the dead-letter queue)."""
     from shared.messaging import check_broker

@@ -464,7 +464,6 @@ class Acknowledgements:
         """A message was handed back to the broker (requeued): nothing to acknowledge."""
         if message.channel is self._channel:
             self._handling.discard(message.delivery_tag)
-            self._flush_soon()
 
     def finished(self, message):
         """A message's handler finished: acknowledge it (at the end of this turn)."""
@@ -480,17 +479,25 @@ class Acknowledgements:
             eventlet.spawn_n(self.flush)
 
     def flush(self):
-        self._flush_due = False
-        finished, self._finished = self._finished, []
-        if not finished:
-            return
-        oldest_handled = min(self._handling, default=None)
-        below = [tag for tag in finished if oldest_handled is None or tag < oldest_handled]
-        if below:
-            self._ack(self._channel, max(below), multiple=True)
-        for tag in finished:
-            if oldest_handled is not None and tag > oldest_handled:
-                self._ack(self._channel, tag, multiple=False)
+        """Acknowledge what finished; one flush at a time (sending may wait on the socket, and
+        what finishes meanwhile is sent next, from the state as it is then), on the channel it
+        started with (another connection's tags start again: never send them an old tag)."""
+        channel = self._channel
+        try:
+            while self._finished and self._channel is channel:
+                finished, self._finished = self._finished, []
+                oldest_handled = min(self._handling, default=None)
+                below = [tag for tag in finished
+                         if oldest_handled is None or tag < oldest_handled]
+                if below:
+                    self._ack(channel, max(below), multiple=True)
+                for tag in finished:
+                    if oldest_handled is not None and tag > oldest_handled:
+                        self._ack(channel, tag, multiple=False)
+        finally:
+            self._flush_due = False
+            if self._finished:  # a new connection's, that came while this one was sending
+                self._flush_soon()
 
     @staticmethod
     def _ack(channel, tag, multiple):

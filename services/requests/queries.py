@@ -202,18 +202,23 @@ def list_cases(session, actor, filters, now, page, per_page):
 # choose the page).
 COUNTED_FILTERS = {"status", "district", "regency"}
 PAGING = {"sort", "page", "per_page"}
+CODE_LENGTHS = {"regency": len("35.79"), "district": len("35.79.02")}
 
 
 def counted_area(actor, filters):
     """The area (a district or a regency) whose kept counts (models.CaseCount) say how many
     of the caller's cases the filters match, "" when none can (a district of another
     regency), None when the kept counts cannot say (another filter; a caller whose cases are
-    not an area's: a village, an agency, the administrator).
+    not an area's: a village, an agency, the administrator; a district or regency filter that
+    is not a code of that level).
 
     The caller's area and the district or regency asked for are each within the other or the
     filters match nothing: the narrowest of them is the area."""
     given = {name for name, value in filters.items() if value not in (None, "")} - PAGING
     if given - COUNTED_FILTERS or actor.get("role") not in (policy.COORDINATOR, policy.REGENCY):
+        return None
+    if any(len(filters[name]) != length for name, length in CODE_LENGTHS.items()
+           if name in given):  # not a code of that level: counting finds none
         return None
     codes = [actor.get("scope") or "", *(filters[n] for n in ("regency", "district") if n in given)]
     area = max(codes, key=len)

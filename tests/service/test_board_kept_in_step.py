@@ -88,7 +88,9 @@ def assert_counts_in_step(service, session, cases):
             status: sum(c.status == status for c in seen) for status in domain.CASE_STATUSES}
         for status in (None, *domain.CASE_STATUSES):
             for area in ({}, {"district": "35.79.02"}, {"district": "35.79.01"},
-                         {"regency": "35.79"}, {"regency": "35.07", "district": "35.79.02"}):
+                         {"regency": "35.79"}, {"regency": "35.07", "district": "35.79.02"},
+                         # codes of another level
+                         {"district": "35.79"}, {"regency": "35.79.02"}, {"regency": "35"}):
                 filters = {**area, **({"status": status} if status else {})}
                 expected = [c for c in seen if status in (None, c.status)
                             and c.district_code == area.get("district", c.district_code)

@@ -2,9 +2,15 @@
 import json
 
 import pytest
+from sqlalchemy import delete, select
 
 from jembatan.runner import parse_replicas
+from services.requests.models import Base as RequestsBase
+from services.requests.models import CaseCount
 from services.routing.jurisdiction import DEMO_FILE
+from shared import config, events
+from shared.db import Store
+from tests.service.requests_world import handle, issue
 
 
 def test_an_actor_is_added_with_a_token_shown_once(cli):
@@ -71,3 +77,19 @@ def test_a_wrong_number_of_replicas_is_refused_naming_it(cli, monkeypatch, text,
     monkeypatch.setenv("JEMBATAN_REPLICAS", text)
     result = cli("up")
     assert result.exit_code == 2 and complaint in result.output, result.output
+
+
+def test_the_board_is_computed_again_from_the_cases(cli):
+    """As after a process of an older version opened a case without counting it."""
+    store = Store("requests", RequestsBase.metadata, url=config.database_url("requests"))
+    store.migrate()
+    handle(store, events.ISSUE_REPORTED, issue("case-0001"))
+    with store.engine.begin() as connection:
+        connection.execute(delete(CaseCount.__table__))
+    result = cli("board", "refresh")
+    assert result.exit_code == 0, result.output
+    with store.read() as session:
+        counted = session.execute(select(CaseCount.area, CaseCount.status, CaseCount.cases)
+                                  .order_by(CaseCount.area)).all()
+    store.close()
+    assert counted == [("35.79", "reported", 1), ("35.79.02", "reported", 1)]
