@@ -205,28 +205,41 @@ PAGING = {"sort", "page", "per_page"}
 CODE_LENGTHS = {"regency": len("35.79"), "district": len("35.79.02")}
 
 
+EVERYWHERE = "*"  # counted_area: every regency's counts, summed
+
+
 def counted_area(actor, filters):
     """The area (a district or a regency) whose kept counts (models.CaseCount) say how many
-    of the caller's cases the filters match, "" when none can (a district of another
-    regency), None when the kept counts cannot say (another filter; a caller whose cases are
-    not an area's: a village, an agency, the administrator; a district or regency filter that
-    is not a code of that level).
+    of the caller's cases the filters match; EVERYWHERE for the administrator's cases with no
+    area asked for; "" when none can match (a district of another regency); None when the
+    kept counts cannot say (another filter; a caller whose cases are not an area's: a village,
+    an agency; a district or regency filter that is not a code of that level).
 
     The caller's area and the district or regency asked for are each within the other or the
     filters match nothing: the narrowest of them is the area."""
     given = {name for name, value in filters.items() if value not in (None, "")} - PAGING
-    if given - COUNTED_FILTERS or actor.get("role") not in (policy.COORDINATOR, policy.REGENCY):
+    role = actor.get("role")
+    if given - COUNTED_FILTERS or role not in (policy.COORDINATOR, policy.REGENCY, policy.ADMIN):
         return None
     if any(len(filters[name]) != length for name, length in CODE_LENGTHS.items()
            if name in given):  # not a code of that level: counting finds none
         return None
-    codes = [actor.get("scope") or "", *(filters[n] for n in ("regency", "district") if n in given)]
+    codes = [filters[name] for name in ("regency", "district") if name in given]
+    if role != policy.ADMIN:  # the administrator sees every case
+        codes.append(actor.get("scope") or "")
+    if not codes:
+        return EVERYWHERE
     area = max(codes, key=len)
     return area if all(area == code or area.startswith(code + ".") for code in codes) else ""
 
 
 def kept_counts(session, area):
-    """{status: cases} of an area, as board.py keeps them."""
+    """{status: cases} of an area (of every regency: EVERYWHERE), as board.py keeps them."""
+    if area == EVERYWHERE:
+        return dict(session.execute(
+            select(CaseCount.status, func.sum(CaseCount.cases))
+            .where(func.length(CaseCount.area) == CODE_LENGTHS["regency"])
+            .group_by(CaseCount.status)).all())
     return dict(session.execute(select(CaseCount.status, CaseCount.cases)
                                 .where(CaseCount.area == area)).all())
 

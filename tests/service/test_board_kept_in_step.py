@@ -7,8 +7,9 @@ reopened, cancelled. On SQLite, and on PostgreSQL when it is here.
 
 After each change the stored rows are compared with the rule stated in Python (ladder's current
 deadline, shared.policy.sees_case), and every agency's lists (each sort), its summary and the
-`agency` filter of the others answer what the cases imply; so do the totals of the coordinator's
-and the regency office's lists (each status, district and regency) and their summaries.
+`agency` filter of the others answer what the cases imply; so do the totals of the coordinator's,
+the regency office's and the administrator's lists (each status, district and regency) and their
+summaries.
 """
 import importlib.util
 from collections import Counter
@@ -24,8 +25,8 @@ from shared import events, migrations, policy
 from shared.events import utcnow
 from tests.databases import a_store
 from tests.service.requests_world import (
-    BPBD, BULUKERTO, COORDINATOR, EXPLANATION, PDAM, PUPR, REGENCY, SUMBEREJO, VILLAGE, decision,
-    handle, issue, planned, service_on, task_id,
+    ADMIN, BPBD, BULUKERTO, COORDINATOR, EXPLANATION, PDAM, PUPR, REGENCY, SUMBEREJO, VILLAGE,
+    decision, handle, issue, planned, service_on, task_id,
 )
 
 A, B, C, D, E = "case-000a", "case-000b", "case-000c", "case-000d", "case-000e"
@@ -76,13 +77,13 @@ def ordered(cases, sort):
 
 
 def assert_counts_in_step(service, session, cases):
-    """The kept counts are the cases' per area and status, and the coordinator's and the
-    regency office's totals (which read them) are the number of their cases each filter
+    """The kept counts are the cases' per area and status, and the coordinator's, the regency
+    office's and the administrator's totals (which read them) are the number of their cases each filter
     matches."""
     kept = {(row.area, row.status): row.cases for row in session.scalars(select(CaseCount))}
     assert {key: n for key, n in kept.items() if n} == Counter(
         (area, case.status) for case in cases for area in (case.district_code, case.regency_code))
-    for who in (REGENCY, COORDINATOR):
+    for who in (REGENCY, COORDINATOR, ADMIN):
         seen = [c for c in cases if policy.sees_case(who, c)]
         assert service.summary(who)["by_status"] == {
             status: sum(c.status == status for c in seen) for status in domain.CASE_STATUSES}
