@@ -127,7 +127,7 @@ class CaseCount(Base):
 
     __tablename__ = "case_counts"
 
-    area: Mapped[str] = mapped_column(String(8), primary_key=True)  # a district's or regency's code
+    area: Mapped[str] = mapped_column(String(8), primary_key=True)  # a district or regency code
     status: Mapped[str] = mapped_column(String(20), primary_key=True)
     cases: Mapped[int] = mapped_column(Integer, nullable=False)
 

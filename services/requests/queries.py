@@ -203,8 +203,6 @@ def list_cases(session, actor, filters, now, page, per_page):
 COUNTED_FILTERS = {"status", "district", "regency"}
 PAGING = {"sort", "page", "per_page"}
 CODE_LENGTHS = {"regency": len("35.79"), "district": len("35.79.02")}
-
-
 EVERYWHERE = "*"  # counted_area: every regency's counts, summed
 
 

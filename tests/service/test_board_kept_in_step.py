@@ -78,8 +78,8 @@ def ordered(cases, sort):
 
 def assert_counts_in_step(service, session, cases):
     """The kept counts are the cases' per area and status, and the coordinator's, the regency
-    office's and the administrator's totals (which read them) are the number of their cases each filter
-    matches."""
+    office's and the administrator's totals (which read them) are the number of their cases
+    each filter matches."""
     kept = {(row.area, row.status): row.cases for row in session.scalars(select(CaseCount))}
     assert {key: n for key, n in kept.items() if n} == Counter(
         (area, case.status) for case in cases for area in (case.district_code, case.regency_code))
