@@ -588,8 +588,10 @@ class ResilientRpcConsumer(RpcConsumer):
 
     def handle_result(self, message, result, exc_info):
         """Answer, signed; with the broker gone, give up the answer instead of the whole
-        service. The caller has timed out by then, and the request expires before it can be
-        redelivered."""
+        service. The call is acknowledged either way: it was carried out, and its caller, who
+        has timed out by then, may not have it carried out again (left unacknowledged, it
+        would also hold one of the consumer's prefetched messages until the connection
+        ends)."""
         config = self.container.config
         responder = SignedResponder(
             config[AMQP_URI_CONFIG_KEY], get_rpc_exchange(config),
@@ -599,7 +601,6 @@ class ResilientRpcConsumer(RpcConsumer):
             result, exc_info = responder.send_response(result, exc_info)
         except (OSError, OperationalError) as exc:
             log.warning("could not send an RPC reply (connection lost): %s", exc)
-            return result, exc_info
         self.queue_consumer.ack_message(message)
         return result, exc_info
 

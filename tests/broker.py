@@ -3,7 +3,7 @@ import os
 import socket
 import time
 import uuid
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import requests
 from kombu import Connection
@@ -29,6 +29,15 @@ def eventually(check, timeout=15.0, interval=0.05):
         if time.monotonic() > deadline:
             raise failure
         time.sleep(interval)
+
+
+def queue_counts(amqp_uri, queue):
+    """What the broker says of a queue of the vhost of `amqp_uri`: (messages ready, messages
+    delivered but not acknowledged). From its statistics, which lag a few seconds."""
+    vhost = quote(urlsplit(amqp_uri).path.lstrip("/"), safe="")
+    found = requests.get(f"{MANAGEMENT}/api/queues/{vhost}/{queue}", auth=BROKER_USER,
+                         timeout=10).json()
+    return found.get("messages_ready"), found.get("messages_unacknowledged")
 
 
 def free_port():

@@ -5,18 +5,16 @@ the reason and its headers; a message nobody can read is dead-lettered too; the 
 keep flowing meanwhile; an event published before its consumer ever ran waits in its queue.
 """
 import json
-from urllib.parse import quote, urlsplit
 
 import eventlet
 import pytest
-import requests
 from kombu import Connection
 from nameko.containers import ServiceContainer
 
 from shared import events, messaging, signing
 from shared.events import make_event
 from shared.messaging import EVENTS_EXCHANGE, EventPublisher, consume_events
-from tests.broker import BROKER_USER, MANAGEMENT, eventually
+from tests.broker import eventually, queue_counts
 
 attempts = []
 handled = []
@@ -231,15 +229,6 @@ class SlowRouting:
         if title in held:
             held[title].wait()
         handled.append(title)
-
-
-def queue_counts(amqp_uri, queue):
-    """What the broker says of a queue: (messages ready, messages delivered but not
-    acknowledged). From its statistics, which lag a few seconds."""
-    vhost = quote(urlsplit(amqp_uri).path.lstrip("/"), safe="")
-    found = requests.get(f"{MANAGEMENT}/api/queues/{vhost}/{queue}", auth=BROKER_USER,
-                         timeout=10).json()
-    return found.get("messages_ready"), found.get("messages_unacknowledged")
 
 
 def test_an_event_still_being_handled_is_not_acknowledged_with_those_after_it(amqp_uri):

@@ -2,6 +2,7 @@
 event to its handler and each call to its read or command, and what it records is published."""
 import pytest
 from nameko.containers import ServiceContainer
+from nameko.exceptions import RpcTimeout
 from nameko.standalone.rpc import ClusterRpcProxy
 
 from services.requests.models import Base
@@ -9,8 +10,9 @@ from services.requests.service import RequestsService
 from shared import events, signing
 from shared.db import Store
 from shared.events import make_event
+from shared import messaging
 from shared.messaging import EventPublisher
-from tests.broker import eventually
+from tests.broker import eventually, queue_counts
 from tests.service.requests_world import BUMIAJI, BATU, COORDINATOR, PUNTEN, planned
 
 CASE_ID = "case-b0b0"
@@ -39,10 +41,10 @@ def publish(amqp_uri, event_type, payload):
         publisher.close()
 
 
-def call(amqp_uri, method, *args, **kwargs):
+def call(amqp_uri, method, *args, timeout=10, **kwargs):
     """A call signed as the gateway signs its calls."""
     kwargs[signing.CALL_SIGNATURE] = signing.sign_call(f"requests.{method}", args, kwargs, 30)
-    with ClusterRpcProxy({"AMQP_URI": amqp_uri}, timeout=10) as cluster:
+    with ClusterRpcProxy({"AMQP_URI": amqp_uri}, timeout=timeout) as cluster:
         return getattr(cluster.requests, method)(*args, **kwargs)
 
 
@@ -68,3 +70,21 @@ def test_an_issue_and_its_routing_become_a_routed_case_and_its_events_leave(
         store.close()
     comment = call(amqp_uri, "add_comment", COORDINATOR, CASE_ID, {"body": "Mohon segera"})
     assert comment["body"] == "Mohon segera"
+
+
+def test_a_call_whose_answer_is_lost_is_not_left_unacknowledged(
+        amqp_uri, requests_service, monkeypatch):
+    """The connection that carries the answer breaks: the caller times out, the service goes
+    on, and the call is acknowledged (carried out once; not holding a prefetched message of
+    the service until its connection ends)."""
+    sending = messaging.SignedResponder.send_response
+
+    def broken_once(responder, result, exc_info):
+        monkeypatch.setattr(messaging.SignedResponder, "send_response", sending)
+        raise ConnectionResetError("the connection was lost")
+
+    monkeypatch.setattr(messaging.SignedResponder, "send_response", broken_once)
+    with pytest.raises(RpcTimeout):
+        call(amqp_uri, "summary", COORDINATOR, timeout=2)
+    assert call(amqp_uri, "summary", COORDINATOR)["total"] == 0
+    eventually(lambda: queue_counts(amqp_uri, "rpc-requests") == (0, 0), timeout=30)
