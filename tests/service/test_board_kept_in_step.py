@@ -252,3 +252,14 @@ def test_migration_0008_counts_what_the_service_keeps(store):
     with store.read() as session:
         assert session.execute(counted).all() == before
     assert ("35.79", domain.ROUTED, 1) in before and ("35.79.01", domain.REPORTED, 1) in before
+
+
+def test_a_status_changed_before_it_was_read_is_counted_where_it_was(store):
+    """Whatever changes a case's status through the ORM moves its count, even when the old
+    status was not loaded (expired) when it changed."""
+    handle(store, events.ISSUE_REPORTED, issue(A))
+    with store.transaction() as unit:
+        case = unit.session.get(Case, A)
+        unit.session.expire(case, ["status"])
+        case.status = domain.CANCELLED
+    assert_in_step(store)
