@@ -1,9 +1,8 @@
 """What board.py keeps for the board's reads (each case's next deadline, the rows of
 `agency_cases`, the counts of cases per area and status) stays what the cases and their tasks
-imply, through every change the requests
-service makes to them: a case opened, routed, accepted, declined and referred, routed by hand,
-its lead changed, a task withdrawn, escalated by the clock, merged, completed, confirmed,
-reopened, cancelled. On SQLite, and on PostgreSQL when it is here.
+imply, through every change the requests service makes to them: a case opened, routed,
+accepted, declined and referred, routed by hand, its lead changed, a task withdrawn, escalated
+by the clock, merged, completed, confirmed, reopened, cancelled. On SQLite, and on PostgreSQL when it is here.
 
 After each change the stored rows are compared with the rule stated in Python (ladder's current
 deadline, shared.policy.sees_case), and every agency's lists (each sort), its summary and the
