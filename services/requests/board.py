@@ -122,6 +122,11 @@ def counted_in(case):
     return case.district_code, case.regency_code
 
 
+def counted(case):
+    """A new case in the counts: one more in its status in each of its areas."""
+    return {(area, case.status): 1 for area in counted_in(case)}
+
+
 # Adds `change` to an area's count of a status (its first case makes the row). Written out:
 # SQLite and PostgreSQL both read it, and it is built once.
 COUNT_CHANGE = text(
@@ -146,8 +151,7 @@ def count_changes(session):
     changes = Counter()
     for obj in session.new:
         if isinstance(obj, Case):
-            for area in counted_in(obj):
-                changes[area, obj.status] += 1
+            changes.update(counted(obj))
     for obj in session.dirty:
         if isinstance(obj, Case):
             history = inspect(obj).attrs.status.history

@@ -63,8 +63,7 @@ def when_an_issue_is_reported_open_the_case(unit, report):
             keep_photo(unit, case, reporter, photo, case.updated_at)
     record(unit, case, duplicate)
     # last: on PostgreSQL the rows of the counts are taken until the commit
-    board.count(session.connection(), {(area, domain.REPORTED): 1
-                                       for area in board.counted_in(case)})
+    board.count(session.connection(), board.counted(case))
 
 
 def keep_photo(unit, case, actor, photo, now):
