@@ -48,6 +48,7 @@ import random
 import sys
 import time
 import uuid
+import zlib
 from datetime import datetime, timedelta, timezone
 from types import SimpleNamespace
 
@@ -142,6 +143,7 @@ ROUTE_NOTES = ["Ditangani instansi ini.", "Sesuai tugas dan fungsinya."]
 
 # -- rows as the service holds them ---------------------------------------------------------
 
+CONFIDENTIAL_PERCENT = 1  # complaints about an official
 CASE_COLUMNS = tuple(Case.__table__.columns.keys())
 TASK_COLUMNS = tuple(Task.__table__.columns.keys())
 TIMELINE_COLUMNS = tuple(c for c in TimelineEntry.__table__.columns.keys() if c != "seq")
@@ -422,8 +424,10 @@ class History:
             "rule_id": None, "explanation": None, "created_at": reported_at, "updated_at": now,
             "escalation_level": 0, "resolved_at": None, "closing_warned_at": None,
             "likely_duplicate_of": None, "merged_into": None, "version": 1,
+            "confidential": False,  # below, from the id: the draws of the mix stay as they were
             "next_deadline_at": None,  # written at the end, by board.refresh
             "tasks": [], "photos": []}
+        values["confidential"] = zlib.crc32(values["id"].encode()) % 100 < CONFIDENTIAL_PERCENT
         for name, value in values.items():
             setattr(case, name, value)
         story = Story(case)

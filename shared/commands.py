@@ -94,6 +94,10 @@ class ReportInput(Schema):
     affected_people = fields.Integer(strict=True, load_default=None, allow_none=True,
                                      validate=validate.Range(0, 100_000_000))
     location = fields.Nested(Location, load_default=None, allow_none=True)
+    confidential = JsonBoolean(load_default=False, metadata={"description": (
+        "A complaint about an official: only the coordinator, the regency office, the "
+        "agencies routed to and the village itself see it; never public (Open311, public "
+        "pages, open data).")})
 
 
 class Unique(validate.Validator):

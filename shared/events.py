@@ -145,6 +145,7 @@ class IssueReported(_Payload):
     reporter = fields.Nested(ActorRef, required=True)
     reported_at = fields.AwareDateTime(required=True)
     photos = fields.List(fields.Nested(PhotoRef), load_default=list)
+    confidential = fields.Boolean(load_default=False)  # (an earlier version's: not)
 
 
 class PlannedTask(_Payload):

@@ -36,6 +36,7 @@ from shared.messaging import ResilientReplyListener
 
 log = logging.getLogger(__name__)
 PREFIX = "/api/v1"
+API_PATHS = (PREFIX + "/", "/open311/")  # an unknown address here is answered as the API's
 # A signed call stays valid this much longer than the gateway waits, for clocks a little apart.
 CLOCK_SLACK_SECONDS = 30
 SECURITY_HEADERS = {
@@ -334,7 +335,7 @@ class EdgeApp(WsgiApp):
         except MethodNotAllowed:
             response = error_response(MethodRefused(allowed_methods(self.url_map, environ)), lang)
         except HTTPException:
-            if page_not_found is not None and not request.path.startswith(PREFIX + "/"):
+            if page_not_found is not None and not request.path.startswith(API_PATHS):
                 response = page_not_found(request)
             else:
                 response = error_response(no_such_endpoint(request), lang)
@@ -401,11 +402,15 @@ class ApiEndpoint(HttpRequestHandler):
                                      "query": query, "answers": answers or {}}
         super().__init__(method, PREFIX + url, **kwargs)
 
+    def throttle_address(self, request):
+        """429 when the caller's address has sent too many requests."""
+        if config.rate_limit_per_address():
+            self.gatekeeper.throttle(f"addr:{request.remote_addr}", self.gatekeeper.per_address)
+
     def caller(self, request):
         """The principal calling (None on a public operation); raises 401 or 429."""
         gate = self.gatekeeper
-        if config.rate_limit_per_address():
-            gate.throttle(f"addr:{request.remote_addr}", gate.per_address)
+        self.throttle_address(request)
         if policy.roles_of(self.operation) is policy.PUBLIC:
             return None
         principal = gate.principal(request)
@@ -429,12 +434,7 @@ class ApiEndpoint(HttpRequestHandler):
                 raise NotFound(text("Tidak ditemukan.", "Not found."))
             kwargs["actor"] = principal and principal.as_dict()
             request.token_id = principal and principal.token_id
-            self.check_signature(args, kwargs)
-            done = Event()
-            self.container.spawn_worker(
-                self, args, kwargs, context_data={},
-                handle_result=partial(self.handle_result, done))
-            result = done.wait()
+            result = self.run_worker(args, kwargs)
         except Exception as exc:  # every failure gets the contract's error shape
             if isinstance(exc, Forbidden):
                 self.gatekeeper.record("access.forbidden", principal, request,
@@ -445,6 +445,14 @@ class ApiEndpoint(HttpRequestHandler):
         if not isinstance(result, tuple):
             result = (200, result)
         return json_response(*result)
+
+    def run_worker(self, args, kwargs):
+        """What the endpoint's method returns (or raises), run in a worker of the service."""
+        self.check_signature(args, kwargs)
+        done = Event()
+        self.container.spawn_worker(self, args, kwargs, context_data={},
+                                    handle_result=partial(self.handle_result, done))
+        return done.wait()
 
 
 api = ApiEndpoint.decorator

@@ -11,7 +11,7 @@ from functools import lru_cache
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 
-from services.gateway import accounts, photos, schemas
+from services.gateway import accounts, open311, photos, schemas
 from services.gateway.http import DOCUMENTED, PREFIX
 from shared import policy
 from shared.commands import Unique
@@ -144,6 +144,43 @@ def operation(method, url, doc):
     return op
 
 
+OPEN311_ERRORS = {400: "a parameter or field is not valid (named in the description)",
+                  403: "api_key is not a valid village token",
+                  404: "no such service, request, token, format or jurisdiction",
+                  429: "too many requests; wait the seconds of `Retry-After`",
+                  503: "a service needed for the answer did not reply in time"}
+
+
+def open311_operation(method, url, doc):
+    """An Open311 endpoint (services/gateway/open311.py): public, JSON or XML by the path's
+    extension, errors as the specification's list of {code, description}."""
+    op = {"operationId": doc["operation"], "summary": doc["summary"], "tags": ["open311"],
+          "description": "GeoReport v2 (https://wiki.open311.org/GeoReport_v2); anyone.",
+          "responses": {}}
+    parameters = [{"in": "path", "name": name, "required": True,
+                   "schema": ({"type": "string", "enum": list(open311.FORMATS)}
+                              if name == "format" else {"type": "string", "minLength": 1})}
+                  for name in re.findall(r"<(?:\w+:)?(\w+)>", url)]
+    if doc["query"] is not None:
+        parameters.append({"in": "query", "schema": doc["query"]})
+    op["parameters"] = parameters
+    if doc["body"] is not None:
+        op["requestBody"] = {"required": True, "content": {
+            "application/x-www-form-urlencoded": {"schema": doc["body"]}}}
+    for status, schema in doc["answers"].items():
+        listed = {"type": "array", "items": schema[0]} if isinstance(schema, list) else schema
+        op["responses"][str(status)] = {"description": "OK", "content": {
+            "application/json": {"schema": listed}, "text/xml": {"schema": {"type": "string"}}}}
+    errors = {404, 429, 503} | ({400} if doc["query"] or doc["body"] else set())
+    if doc["body"] is not None:
+        errors.add(403)
+    for status in sorted(errors):
+        op["responses"][str(status)] = {"description": OPEN311_ERRORS[status], "content": {
+            "application/json": {"schema": {"type": "array", "items": open311.Open311Error}},
+            "text/xml": {"schema": {"type": "string"}}}}
+    return op
+
+
 def actor_variants(base):
     """ActorInput as one variant per role, each with the scope that role has (an admin: none),
     from the same patterns the gateway checks (services/gateway/accounts.py)."""
@@ -181,6 +218,12 @@ def document():
         paths.setdefault(url, {})[method.lower()] = operation(method, url, doc)
     for url in sorted(paths):
         spec.path(path=_path(url), operations=paths[url])
+    open311_paths = {}
+    for (method, url), doc in open311.DOCUMENTED.items():
+        open311_paths.setdefault(url, {})[method.lower()] = open311_operation(method, url, doc)
+    for url in sorted(open311_paths):
+        spec.path(path=open311.PREFIX + re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", url),
+                  operations=open311_paths[url])
     document = spec.to_dict()
     schemas_of = document["components"]["schemas"]
     schemas_of["ActorInput"] = actor_variants(schemas_of["ActorInput"])

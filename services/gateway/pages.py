@@ -50,6 +50,7 @@ class ReportForm(Schema):
     lat = fields.Float()
     lon = fields.Float()
     share_location = fields.Boolean(load_default=False)
+    confidential = fields.Boolean(load_default=False)
     idempotency_key = fields.String(required=True, validate=validate.Length(1, 200))
 
 
@@ -154,6 +155,7 @@ class WebPages:
             data, form = read_upload(request, ReportForm)
             report = {key: form.get(key, request.form.get(key)) for key in REPORT_FIELDS
                       if request.form.get(key, "").strip()}
+            report["confidential"] = form["confidential"]
             if "lat" in form or "lon" in form:
                 report["location"] = {key: form[key] for key in ("lat", "lon") if key in form}
             photo = photos.prepare_aside(data, form["share_location"]) if data else None

@@ -195,6 +195,8 @@ class CaseSummary(Schema):
     overdue = fields.Boolean(required=True)
     escalation_level = fields.String(required=True,
                                      validate=validate.OneOf(("none", "district", "regency")))
+    confidential = fields.Boolean(required=True, metadata={
+        "description": "a complaint about an official: never public"})
 
 
 class Place(Schema):

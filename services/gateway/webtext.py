@@ -124,6 +124,14 @@ ENGLISH = {
     "Lintang": "Latitude",
     "Bujur": "Longitude",
     "Biarkan lokasi tersimpan di foto": "Keep the location in the photo",
+    "Rahasia: pengaduan tentang pejabat": "Confidential: a complaint about an official",
+    "Rahasia": "Confidential",
+    "Pengaduan tentang pejabat: tidak pernah tampil di halaman publik atau data terbuka.":
+        "A complaint about an official: never on public pages or in open data.",
+    "Selain desa Anda, hanya kecamatan, kantor bupati/walikota dan instansi yang menanganinya "
+    "yang melihatnya; tidak pernah tampil di halaman publik atau data terbuka.":
+        "Besides your village, only the district office, the regency office and the agencies "
+        "handling it see it; never on public pages or in open data.",
     "Kirim laporan": "Send the report",
     # board
     "Ringkasan": "Summary",

@@ -171,6 +171,30 @@ def change_task(task, status, now, refusal):
         setattr(task, stamp[status], now)
 
 
+# -- what the public sees (Open311, the public pages) -------------------------------------------
+
+# A case the public sees as closed: its work is done (the village may still reopen it), or it
+# ended. queries.PUBLIC_OPEN is the SQL twin of `is_open_to_the_public`.
+CLOSED_TO_THE_PUBLIC = (RESOLVED, CLOSED, CANCELLED)
+
+
+def is_open_to_the_public(case):
+    return case.status not in CLOSED_TO_THE_PUBLIC
+
+
+def is_public(case):
+    """Whether the public may see the case at all: never a confidential one (a complaint about
+    an official). queries.PUBLIC is its SQL twin."""
+    return not case.confidential
+
+
+def responsible_task(case):
+    """The task whose agency answers for the case now: the lead's while it works on it, else
+    the first still working; None when no agency works on it."""
+    working = active_tasks(case)
+    return next((t for t in working if t.role == "lead"), working[0] if working else None)
+
+
 def status_name(status, lang):
     return STATUS_NAMES[status][lang]
 

@@ -46,6 +46,7 @@ def when_an_issue_is_reported_open_the_case(unit, report):
         regency_code=report["regency"]["code"], regency_name=report["regency"]["name"],
         reporter_id=report["reporter"]["id"], reporter_name=report["reporter"]["name"],
         created_at=report["reported_at"], updated_at=now, escalation_level=0, version=1,
+        confidential=report["confidential"],
     )
     case = Case(**row, tasks=[])
     original = queries.likely_original(session, case)

@@ -1,5 +1,5 @@
 """Tables of the requests service: cases, their tasks per agency, the timeline, comments."""
-from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text, false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, synonym
 
 from services.requests.domain import ACTIVE_TASK_STATUSES, FINAL_STATUSES
@@ -46,6 +46,9 @@ class Case(Base):
     # was merged into.
     likely_duplicate_of: Mapped[str | None] = mapped_column(String(36), nullable=True)
     merged_into: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    # A complaint about an official (commands.ReportInput): never public.
+    confidential: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False,
+                                               server_default=false())
     version: Mapped[int] = mapped_column(Integer, nullable=False)
     # The earliest current deadline of its tasks (ladder.current_deadline), or none: what the
     # `deadline` sort orders by. Kept by board.py, never set by hand.

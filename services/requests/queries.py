@@ -87,6 +87,38 @@ def cases_to_watch(session, now):
                            .order_by(Case.id)).all()
 
 
+# -- what the public sees -------------------------------------------------------------------------
+
+PUBLIC = Case.confidential.is_(False)  # domain.is_public
+PUBLIC_OPEN = Case.status.not_in(domain.CLOSED_TO_THE_PUBLIC)  # domain.is_open_to_the_public
+
+
+def public_cases(session, filters):
+    """The cases the public may see that match `filters`, newest first, at most `limit`.
+
+    `references` (ids or tracking numbers) if given, else: `regency`, `categories`, `open`
+    (True: open to the public, False: closed, None: both), reported from `start` to `end`."""
+    conditions = [PUBLIC]
+    if filters.get("references"):
+        wanted = list(filters["references"])
+        conditions.append(or_(Case.id.in_(wanted),
+                              Case.tracking_number.in_([w.upper() for w in wanted])))
+    else:
+        if filters.get("regency"):
+            conditions.append(Case.regency_code == filters["regency"])
+        if filters.get("categories"):
+            conditions.append(Case.category.in_(filters["categories"]))
+        if filters.get("open") is not None:
+            conditions.append(PUBLIC_OPEN if filters["open"] else ~PUBLIC_OPEN)
+        if filters.get("start") is not None:
+            conditions.append(Case.created_at >= filters["start"])
+        if filters.get("end") is not None:
+            conditions.append(Case.created_at <= filters["end"])
+    return session.scalars(select(Case).where(*conditions)
+                           .order_by(Case.created_at.desc(), Case.id)
+                           .limit(filters["limit"])).all()
+
+
 # -- duplicates ----------------------------------------------------------------------------------
 
 def likely_original(session, case):

@@ -12,10 +12,11 @@ Only the nameko entrypoints live here, each a few lines over the pieces that hol
   texts.py     what the timeline says of each fact
 """
 import logging
+from datetime import datetime
 
 from nameko.timer import timer
 
-from services.requests import commands, handlers, queries, views
+from services.requests import commands, domain, handlers, queries, views
 from services.requests.models import Base
 from shared import config, paging, policy
 from shared.db import Database
@@ -70,6 +71,27 @@ class RequestsService:
             total, cases = queries.list_cases(session, actor, filters, now, number, per_page)
             items = [views.case_summary(case, now, lang) for case in cases]
         return paging.page(items, total, number, per_page)
+
+    # -- what the public sees (no caller: Open311, the public pages) ---------------------------
+
+    @rpc(expected_exceptions=DOMAIN_ERRORS)
+    def public_cases(self, filters, lang="id"):
+        """The cases anyone may see that match `filters` (queries.public_cases; `start` and
+        `end` as ISO 8601 times)."""
+        filters = {**filters, **{name: datetime.fromisoformat(filters[name])
+                                 for name in ("start", "end") if filters.get(name)}}
+        with self.db.read() as session:
+            return [views.public_case(case, lang)
+                    for case in queries.public_cases(session, filters)]
+
+    @rpc(expected_exceptions=DOMAIN_ERRORS)
+    def public_case(self, reference, lang="id"):
+        """One case anyone may see, by id or tracking number; 404 for any other."""
+        with self.db.read() as session:
+            case = queries.find_case(session, reference)
+            if case is None or not domain.is_public(case):
+                raise policy.case_not_found()
+            return views.public_case(case, lang)
 
     @rpc(expected_exceptions=DOMAIN_ERRORS)
     def photo(self, actor, case_id, photo_id):

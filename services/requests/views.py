@@ -35,6 +35,7 @@ def case_summary(case, now, lang):
         "created_at": iso(case.created_at), "updated_at": iso(case.updated_at),
         "overdue": ladder.is_overdue(case, now),
         "escalation_level": ladder.LEVEL_NAMES[case.escalation_level],
+        "confidential": case.confidential,
     }
 
 
@@ -57,6 +58,25 @@ def case_view(case, now, lang):
         "routing": {"rule_id": case.rule_id,
                     "explanation": explanation[lang] if explanation else None},
         "likely_duplicate_of": case.likely_duplicate_of, "merged_into": case.merged_into,
+    }
+
+
+def public_case(case, lang):
+    """A case as anyone may see it (Open311, the public pages): where, what, how far, and which
+    agency answers for it; never who reported it. Only for a case that domain.is_public."""
+    task = domain.responsible_task(case)
+    return {
+        "id": case.id, "tracking_number": case.tracking_number,
+        "open": domain.is_open_to_the_public(case), "status": case.status,
+        "status_label": domain.status_name(case.status, lang),
+        "category": case.category, "title": case.title, "description": case.description,
+        "village": ref(case.village_code, case.village_name),
+        "district": ref(case.district_code, case.district_name),
+        "regency": ref(case.regency_code, case.regency_name),
+        "location": {"lat": case.lat, "lon": case.lon} if case.lat is not None else None,
+        "agency": {"id": task.agency_id, "name": task.agency_name} if task else None,
+        "expected_at": iso(task.due_at) if task else None,
+        "created_at": iso(case.created_at), "updated_at": iso(case.updated_at),
     }
 
 

@@ -1,5 +1,7 @@
 """Tables of the villages service: the wilayah registry and the reports villages raised."""
-from sqlalchemy import JSON, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON, Boolean, Float, ForeignKey, Integer, String, Text, UniqueConstraint, false,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.db import UTCDateTime, messaging_tables
@@ -59,6 +61,9 @@ class Report(Base):
     created_at = mapped_column(UTCDateTime, nullable=False)
     # The photos sent with the report (events.PhotoRef), announced with it.
     photos = mapped_column(JSON, nullable=True)
+    # Seen only by those the case concerns, never published (commands.ReportInput).
+    confidential: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False,
+                                               server_default=false())
 
 
 OUTBOX, PROCESSED_EVENTS = messaging_tables(Base.metadata)

@@ -124,6 +124,7 @@ class VillagesService:
                 "reporter_id": actor["id"], "reporter_name": actor["name"],
                 "idempotency_key": idempotency_key, "request_fingerprint": digest,
                 "created_at": now, "photos": photos or None,
+                "confidential": report["confidential"],
             }
             unit.session.execute(insert(Report.__table__), row)
             unit.emit(events.ISSUE_REPORTED, {
@@ -136,6 +137,7 @@ class VillagesService:
                 "reporter": {"id": actor["id"], "role": actor["role"], "name": actor["name"],
                              "scope": actor.get("scope")},
                 "reported_at": iso(now), "photos": photos,
+                "confidential": row["confidential"],
             }, correlation_id=row["id"])
         return {"case_id": row["id"], "tracking_number": row["tracking_number"],
                 "status": "reported"}
@@ -170,6 +172,7 @@ class VillagesService:
                          else None),
             "reporter": {"name": report.reporter_name},
             "routing": {"rule_id": None, "explanation": None},
+            "confidential": report.confidential,
         }
 
     @rpc(expected_exceptions=DOMAIN_ERRORS)

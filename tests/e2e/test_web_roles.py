@@ -1,6 +1,7 @@
 """The web app as the coordinator, the regency office and the admin use it, and what it does
 with a bad upload or a switch of language."""
 import pytest
+import requests
 
 from tests.e2e.helpers import (
     case_when, clean_water_report, csrf_of, photo_bytes, report, signed_in,
@@ -198,6 +199,25 @@ def test_a_report_without_a_photo_is_sent_as_a_browser_sends_it(system):
     assert sent.status_code == 200 and "/cases/JBT-" in sent.url, sent.text[:500]
     assert "Laporan terkirim" in sent.text and "Lampu jalan mati di Jl. Sisir" in sent.text
     assert "-7.87, 112.52" in sent.text
+
+
+def test_a_report_marked_confidential_in_the_form_is_shown_so_and_kept_from_the_public(system):
+    web = signed_in(system, "kel.sisir")
+    form = web.get(system.root + "/reports/new").text
+    assert 'name="confidential"' in form
+    fields = {"csrf_token": csrf_of(form), "idempotency_key": "sisir-pungli-1",
+              "category": "adminduk", "title": "Pungutan untuk surat pengantar",
+              "description": "Warga dimintai uang untuk surat pengantar KTP.",
+              "severity": "medium", "confidential": "true"}
+    sent = web.post(system.root + "/reports/new", data=fields,
+                    files={"photo": ("", b"", "application/octet-stream")})
+    assert sent.status_code == 200 and "/cases/JBT-" in sent.url, sent.text[:500]
+    assert "Rahasia" in sent.text
+    number = sent.url.rsplit("/", 1)[1].split("?")[0]
+    public = requests.get(f"{system.root}/open311/v2/requests.json", timeout=10)
+    assert public.status_code == 200 and number not in public.text
+    assert requests.get(f"{system.root}/open311/v2/requests/{number}.json",
+                        timeout=10).status_code == 404
 
 
 def test_an_announcement_sent_in_one_browser_is_read_in_another(system, browsers):

@@ -44,7 +44,7 @@ def stored(session, generated):
                     category=category, title="t", description="d", severity="high",
                     village_code=village, village_name="v", district_code=village[:8],
                     district_name="d", regency_code=village[:5], regency_name="r",
-                    reporter_id="u", reporter_name="n", version=1,
+                    reporter_id="u", reporter_name="n", version=1, confidential=n % 3 == 1,
                     created_at=T0 + timedelta(minutes=n), updated_at=T0,
                     resolved_at=T0 + timedelta(days=resolved_days)
                     if status == domain.RESOLVED else None)
@@ -81,6 +81,23 @@ def test_the_next_deadline_kept_on_a_case_is_the_earliest_current_deadline_of_it
                                   default=None) for case in rows}
         session.rollback()
     assert in_sql == in_python
+
+
+@twin_settings
+@given(generated=cases)
+def test_what_the_public_sees_is_the_same_in_python_and_in_sql(requests_database, generated):
+    with Session(requests_database) as session:
+        rows = stored(session, generated)
+        public = set(session.scalars(select(Case.id).where(queries.PUBLIC)))
+        public_open = set(session.scalars(select(Case.id).where(queries.PUBLIC,
+                                                                queries.PUBLIC_OPEN)))
+        listed = {c.id for c in queries.public_cases(session, {"limit": 100})}
+        in_python = {case.id for case in rows if domain.is_public(case)}
+        open_in_python = {case.id for case in rows
+                          if domain.is_public(case) and domain.is_open_to_the_public(case)}
+        session.rollback()
+    assert public == listed == in_python
+    assert public_open == open_in_python
 
 
 @twin_settings
