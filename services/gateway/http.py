@@ -333,14 +333,15 @@ class EdgeApp(WsgiApp):
                 request.path_values = values
                 response = provider.handle_request(request)
         except MethodNotAllowed:
-            response = error_response(MethodRefused(allowed_methods(self.url_map, environ)), lang)
+            response = error_answer(request, MethodRefused(allowed_methods(self.url_map, environ)),
+                                    lang)
         except HTTPException:
             if page_not_found is not None and not request.path.startswith(API_PATHS):
                 response = page_not_found(request)
             else:
-                response = error_response(no_such_endpoint(request), lang)
+                response = error_answer(request, no_such_endpoint(request), lang)
         except Exception as exc:  # anything else: the contract's shape, never a stack trace
-            response = error_response(exc, lang)
+            response = error_answer(request, exc, lang)
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
         cors(request, response)
@@ -349,6 +350,19 @@ class EdgeApp(WsgiApp):
 
 # The web app's page for an unknown address outside the API (services/gateway/web.py sets it).
 page_not_found = None
+# Parts of the site whose errors have a shape of their own (Open311's, services/gateway/
+# open311.py): path prefix -> answer(request, exception, lang).
+ERROR_SHAPES = {}
+# What anyone may read from any site (public data): no credentials, so any origin.
+ANY_ORIGIN = {"Access-Control-Allow-Origin": "*"}
+
+
+def error_answer(request, exc, lang):
+    """The error answer of the part of the site the request is for."""
+    for prefix, answer in ERROR_SHAPES.items():
+        if request.path.startswith(prefix):
+            return answer(request, exc, lang)
+    return error_response(exc, lang)
 
 
 def no_such_endpoint(request):

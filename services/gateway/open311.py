@@ -20,11 +20,14 @@ from datetime import datetime, timedelta, timezone
 from xml.etree.ElementTree import Element, tostring
 
 from marshmallow import EXCLUDE, Schema, fields, validate
+from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Response
 
-from services.gateway import webtext
-from services.gateway.http import ApiEndpoint, language, load_body, load_query, refusal_of
-from shared import policy
+from services.gateway import http, webtext
+from services.gateway.http import (
+    ANY_ORIGIN, ApiEndpoint, filled, language, load_body, load_query, refusal_of, too_large,
+)
+from shared import config, policy
 from shared.categories import BY_CODE, CATEGORIES, CODES
 from shared.commands import ReportInput
 from shared.errors import Forbidden, NotFound, ValidationFailed
@@ -37,6 +40,7 @@ REGENCY_CODE = r"^\d{2}\.\d{2}$"
 MOST_REQUESTS = 1000     # one answer of GET requests holds at most this many, newest first
 LONGEST_RANGE = timedelta(days=90)  # the specification's: the default range, and the widest
 MOST_IDS = 100           # service_request_id values in one GET requests
+EARLIEST_YEAR, LATEST_YEAR = 2000, 2100  # the times a start_date or end_date may name
 TITLE_LENGTH = 200
 
 # (method, url) -> what the OpenAPI document says of each endpoint (services/gateway/openapi.py)
@@ -65,6 +69,8 @@ class Open311Endpoint(ApiEndpoint):
             if form not in FORMATS:
                 raise NotFound(text("Format tidak dikenal.", "Unknown format."),
                                {"format": [text("json atau xml.", "json or xml.")]})
+            if any("\x00" in value for value in request.path_values.values()):
+                raise NotFound(text("Tidak ditemukan.", "Not found."))
             self.throttle_address(request)
             args, kwargs = self.get_entrypoint_parameters(request)
             kwargs["lang"] = lang
@@ -72,20 +78,29 @@ class Open311Endpoint(ApiEndpoint):
                 kwargs["actor"] = self.key_holder(request)
             status, body = self.run_worker(args, kwargs)
         except Exception as exc:  # every failure in the specification's shape
-            exc = refusal_of(exc)
-            return answer(exc.status, errors_of(exc, lang), form if form in FORMATS else "json",
-                          "errors", "error", getattr(exc, "headers", None))
-        return answer(status, body, form, self.root, self.item)
+            if isinstance(exc, Forbidden):  # a wrong api_key: tried keys leave a trace
+                self.gatekeeper.record("access.forbidden", None, request,
+                                       target=f"{request.method} {request.path}")
+            return error_answer(request, exc, lang, form)
+        return answer(status, body, form, self.root, self.item,
+                      ANY_ORIGIN if self.method == "GET" else None)
 
 
     def key_holder(self, request):
         """The village whose token a posted form's `api_key` is (400 without one, 403 for
-        any other token)."""
+        any other token); a form over the body limit is refused before it is read (413)."""
         if request.mimetype not in ("application/x-www-form-urlencoded", "multipart/form-data"):
             raise ValidationFailed(text("Kirim sebagai formulir.", "Send it as a form."), {
                 "body": [text("application/x-www-form-urlencoded.",
                               "application/x-www-form-urlencoded.")]})
-        key = request.form.get("api_key", "").strip()
+        limit = config.max_body_bytes()
+        if request.content_length is not None and request.content_length > limit:
+            raise too_large()
+        request.max_content_length = limit
+        try:
+            key = request.form.get("api_key", "").strip()
+        except RequestEntityTooLarge:
+            raise too_large() from None
         if not key:
             raise ValidationFailed(text("Isian tidak sah.", "Invalid input."), {
                 "api_key": [text("Wajib diisi: token desa/kelurahan.",
@@ -99,6 +114,19 @@ class Open311Endpoint(ApiEndpoint):
 
 
 open311 = Open311Endpoint.decorator
+
+
+def error_answer(request, exc, lang, form=None):
+    """A failure in the specification's shape, in the format the path asks for (JSON unless
+    it ends in .xml)."""
+    exc = refusal_of(exc)
+    if form not in FORMATS:
+        form = "xml" if request.path.endswith(".xml") else "json"
+    return answer(exc.status, errors_of(exc, lang), form, "errors", "error",
+                  getattr(exc, "headers", None))
+
+
+http.ERROR_SHAPES[PREFIX + "/"] = error_answer
 
 
 def answer(status, body, form, root, item, headers=None):
@@ -339,7 +367,7 @@ class Open311Form(Schema):
 # ReportInput's field -> the field of the posted form it came from
 POSTED_AS = {"category": "service_code", "severity": "attribute[severity]",
              "affected_people": "attribute[affected_people]", "title": "attribute[title]",
-             "confidential": "attribute[confidential]", "location": "lat"}
+             "confidential": "attribute[confidential]"}
 
 
 def comma_list(value, field, allowed=None, most=None):
@@ -359,19 +387,27 @@ def utc(moment):
 def request_filters(query, now):
     """The filters of GET requests (queries.public_cases) from its parameters, with the
     specification's defaults: the last 90 days, never a wider range."""
-    filters = {"regency": query.get("jurisdiction_id"), "limit": MOST_REQUESTS,
+    filters = {"area": query.get("jurisdiction_id"), "limit": MOST_REQUESTS,
                "references": comma_list(query.get("service_request_id"), "service_request_id",
                                         most=MOST_IDS)}
     filters["categories"] = comma_list(query.get("service_code"), "service_code", CODES)
     statuses = set(comma_list(query.get("status"), "status", ("open", "closed")))
     filters["open"] = None if len(statuses) != 1 else statuses == {"open"}
     start, end = query.get("start_date"), query.get("end_date")
+    for name, moment in (("start_date", start), ("end_date", end)):
+        if moment is not None and not EARLIEST_YEAR <= moment.year <= LATEST_YEAR:
+            raise ValidationFailed(text("Waktu tidak sah.", "Invalid time."), {name: [text(
+                f"Antara tahun {EARLIEST_YEAR} dan {LATEST_YEAR}.",
+                f"Between the years {EARLIEST_YEAR} and {LATEST_YEAR}.")]})
     start, end = start and utc(start), end and utc(end)
     if start is None and end is None:
         end = now
     start = start or end - LONGEST_RANGE
     end = end or start + LONGEST_RANGE
-    if end < start or end - start > LONGEST_RANGE:
+    if end < start:
+        raise ValidationFailed(text("Rentang waktu tidak sah.", "Invalid range."), {"end_date": [
+            text("Tidak sebelum start_date.", "Not before start_date.")]})
+    if end - start > LONGEST_RANGE:
         raise ValidationFailed(text("Rentang waktu tidak sah.", "Invalid range."), {"end_date": [
             text("Paling lama 90 hari setelah start_date.",
                  "At most 90 days after start_date.")]})
@@ -397,8 +433,17 @@ def posted_report(form):
     try:
         return posted, load_body(report, ReportInput)
     except ValidationFailed as exc:
+        details = dict(exc.details or {})
+        location = details.pop("location", None)
+        if isinstance(location, dict):  # each coordinate under its own name in the form
+            details.update({{"lat": "lat", "lon": "long"}.get(key, key): messages
+                            for key, messages in location.items()})
+        elif location is not None:
+            details["lat"] = location
+        if not posted.get("title") and "description" in details:
+            details.pop("title", None)  # the title was the description's: one error is enough
         exc.details = {POSTED_AS.get(field, field): messages
-                       for field, messages in (exc.details or {}).items()}
+                       for field, messages in details.items()}
         raise
 
 
@@ -417,8 +462,15 @@ class Open311Endpoints:
     `api_key`)."""
 
     def read_query(self, request, schema=Open311Jurisdiction):
-        """The query's parameters, its `jurisdiction_id` (if any) a regency of the registry."""
-        query = load_query(request.args.to_dict(), schema)
+        """The query's parameters, its `jurisdiction_id` (if any) a regency of the registry.
+        A parameter given more than once is its values, comma separated (the specification
+        declares a list either way)."""
+        given = {name: ",".join(request.args.getlist(name)) for name in request.args}
+        for name, value in given.items():
+            if "\x00" in value:
+                raise ValidationFailed(text("Parameter tidak sah.", "Invalid query parameter."),
+                                       {name: [text("Karakter NUL.", "A NUL character.")]})
+        query = load_query(given, schema)
         if query.get("jurisdiction_id") is not None:
             try:
                 self.villages.place(query["jurisdiction_id"], policy.REGENCY)
@@ -458,9 +510,9 @@ class Open311Endpoints:
              query=Open311Jurisdiction, answers={200: [Open311Request]})
     def open311_request(self, request, lang, service_request_id):
         jurisdiction = self.read_query(request).get("jurisdiction_id")
-        case = self.requests.public_case(service_request_id, lang=lang)
+        case = self.public_case(service_request_id, "service_request_id", lang)
         if jurisdiction is not None and case["regency"]["code"] != jurisdiction:
-            raise policy.case_not_found()
+            raise no_such("service_request_id")
         return 200, [service_request(case, lang)]
 
     @open311("POST", "/requests.<format>", "open311.post", "Open311: a village reports",
@@ -468,7 +520,7 @@ class Open311Endpoints:
              answers={201: [Open311Posted]})
     def open311_post(self, request, lang, actor):
         """`actor`: the village of the form's `api_key` (Open311Endpoint.key_holder)."""
-        posted, report = posted_report(request.form.to_dict())
+        posted, report = posted_report(filled(request.form.to_dict()))  # blank: not given
         regency = actor["scope"][:5]
         if posted.get("jurisdiction_id") not in (None, regency):
             raise ValidationFailed(text("Isian tidak sah.", "Invalid input."), {
@@ -487,10 +539,25 @@ class Open311Endpoints:
              query=Open311Jurisdiction, answers={200: [Open311Token]})
     def open311_token(self, request, lang, token):
         self.read_query(request)
-        case = self.requests.public_case(token, lang=lang)
+        case = self.public_case(token, "token", lang)
         if case["id"] != token:  # a token is a case's id, never its tracking number
-            raise policy.case_not_found()
+            raise no_such("token")
         return 200, [{"service_request_id": case["tracking_number"], "token": token}]
+
+
+    def public_case(self, reference, field, lang):
+        try:
+            return self.requests.public_case(reference, lang=lang)
+        except NotFound:
+            raise no_such(field) from None
+
+
+def no_such(field):
+    """No public case by that reference (not yet opened, confidential, or none at all)."""
+    return NotFound(text("Kasus tidak ditemukan.", "Case not found."), {field: [text(
+        "Tidak ada kasus publik dengan rujukan ini (kasus baru muncul beberapa detik setelah "
+        "dilaporkan).", "No public case by this reference (a new case appears a few seconds "
+        "after it was reported).")]})
 
 
 NOTICE = text("Laporan diterima; kecamatan meneruskannya ke instansi yang berwenang.",

@@ -84,6 +84,8 @@ def _answer(status, schema=None):
         answer["headers"] = RETRY_AFTER
     if schema == IMAGE:
         answer["content"] = {kind: {"schema": BINARY} for kind in photos.FORMATS.values()}
+    elif schema == schemas.CSV:
+        answer["content"] = {"text/csv": {"schema": {"type": "string"}}}
     elif schema is not None:
         answer["content"] = {"application/json": {"schema": schema}}
     return answer

@@ -91,6 +91,11 @@ class RecordQuery(Query):
         "description": "the period: the last 30 or 90 days"})
 
 
+class PublicRecordQuery(Query):
+    months = fields.Integer(load_default=12, validate=validate.Range(1, 24), metadata={
+        "description": "the last so many months (this one included), where the area is"})
+
+
 class ActorQuery(Page):
     role = fields.String(validate=validate.OneOf(policy.ROLES))
     scope = query_text()
@@ -634,3 +639,84 @@ AnnouncementList = paged(AnnouncementOut, "AnnouncementList")
 WebhookList = paged(WebhookOut, "WebhookList")
 DeliveryList = paged(DeliveryOut, "DeliveryList")
 AuditList = paged(AuditEntryOut, "AuditList")
+
+
+# -- what anyone may read (services/gateway/public.py) ---------------------------------------------
+
+CSV = "csv"  # an answer that is a CSV file (openapi.py)
+
+
+class PublicArea(Schema):
+    code = fields.String(required=True)
+    name = fields.String(required=True)
+    level = fields.String(required=True, validate=validate.OneOf(("regency", "district")))
+    regency = fields.Nested(Ref, required=True)
+
+
+class RecordCounts(Schema):
+    received = fields.Integer(required=True)
+    resolved = fields.Integer(required=True)
+    overdue = fields.Integer(required=True, metadata={
+        "description": "of the cases received, those that missed a deadline"})
+    median_days_to_resolve = fields.Float(required=True, allow_none=True)
+
+
+class MonthTotal(RecordCounts):
+    month = fields.String(required=True, metadata={"description": "YYYY-MM, where the area is"})
+
+
+class CategoryRecord(RecordCounts):
+    category = fields.String(required=True)
+    category_name = fields.String(required=True)
+
+
+class MonthCategoryRecord(CategoryRecord):
+    month = fields.String(required=True)
+
+
+class AgencyRecordRef(Schema):
+    id = fields.String(required=True)
+    name = fields.String(required=True)
+
+
+class AgencyMonthsRecord(RecordCounts):
+    agency = fields.Nested(AgencyRecordRef, required=True)
+
+
+class MonthAgencyRecord(AgencyMonthsRecord):
+    month = fields.String(required=True)
+
+
+class Licence(Schema):
+    name = fields.String(required=True)
+    url = fields.String(required=True)
+    attribution = fields.String(required=True)
+
+
+class PublicRecord(Schema):
+    area = fields.Nested(PublicArea, required=True)
+    months = fields.List(fields.String(), required=True)
+    total = fields.List(fields.Nested(MonthTotal), required=True)
+    by_category = fields.List(fields.Nested(MonthCategoryRecord), required=True)
+    by_agency = fields.List(fields.Nested(MonthAgencyRecord), required=True)
+    categories = fields.List(fields.Nested(CategoryRecord), required=True)
+    agencies = fields.List(fields.Nested(AgencyMonthsRecord), required=True)
+    licence = fields.Nested(Licence, required=True)
+
+
+class PublicCase(Schema):
+    tracking_number = fields.String(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(CASE_STATUSES))
+    status_label = fields.String(required=True)
+    open = fields.Boolean(required=True)
+    category = fields.String(required=True)
+    village = fields.Nested(Ref, required=True)
+    district = fields.Nested(Ref, required=True)
+    regency = fields.Nested(Ref, required=True)
+    agency = fields.Nested(AgencyRecordRef, required=True, allow_none=True)
+    created_at = fields.String(required=True)
+    updated_at = fields.String(required=True)
+    expected_at = fields.String(required=True, allow_none=True)
+
+
+PublicCaseList = paged(PublicCase, "PublicCaseList")

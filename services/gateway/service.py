@@ -11,6 +11,7 @@ from werkzeug.wrappers import Response
 from services.gateway import openapi, photos, schemas, storage
 from services.gateway.account_endpoints import AccountEndpoints
 from services.gateway.open311 import Open311Endpoints
+from services.gateway.public import PublicEndpoints
 from services.gateway.pages import WebPages
 from services.gateway.http import (
     TimedRpcProxy, api, language, read_json, read_query, read_upload,
@@ -27,7 +28,7 @@ def case_answers(**extra):
     return {200: schemas.CaseOut, **extra}
 
 
-class GatewayService(AccountEndpoints, WebPages, Open311Endpoints):
+class GatewayService(AccountEndpoints, WebPages, Open311Endpoints, PublicEndpoints):
     name = "gateway"
 
     villages = TimedRpcProxy("villages")

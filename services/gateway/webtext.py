@@ -125,6 +125,34 @@ ENGLISH = {
     "Bujur": "Longitude",
     "Biarkan lokasi tersimpan di foto": "Keep the location in the photo",
     "Rahasia: pengaduan tentang pejabat": "Confidential: a complaint about an official",
+    "Data publik": "Public data",
+    "Kasus yang dilaporkan desa/kelurahan dan jawaban instansi, per bulan. Pengaduan rahasia "
+    "tidak pernah dihitung atau ditampilkan; nama orang tidak pernah ditampilkan.":
+        "Cases the villages reported and how the agencies answered, month by month. "
+        "Confidential complaints are never counted or shown; no person's name is ever shown.",
+    "Kasus yang dilaporkan desa/kelurahan dan jawaban instansi, per kabupaten/kota dan "
+    "kecamatan, tanpa perlu masuk. Pengaduan rahasia tidak pernah dihitung atau ditampilkan.":
+        "Cases the villages reported and how the agencies answered, per regency and district, "
+        "without signing in. Confidential complaints are never counted or shown.",
+    "bulan terakhir": "last months",
+    "Kasus masuk dan selesai per bulan": "Cases received and resolved per month",
+    "masuk": "received",
+    "selesai": "resolved",
+    "Median hari sampai selesai": "Median days to resolve",
+    "Kasus masuk": "Cases received",
+    "Kasus selesai": "Cases resolved",
+    "Per bulan": "Per month",
+    "Bulan": "Month",
+    "Per kategori, selama periode": "Per category, over the period",
+    "Per instansi, selama periode": "Per agency, over the period",
+    "Belum ada kasus dalam periode ini.": "No cases in this period yet.",
+    "Kasus terbaru": "Newest cases",
+    "Nomor": "Number",
+    "Unduh data terbuka": "Download the open data",
+    "Rekap per bulan": "Monthly record",
+    "Daftar kasus": "List of cases",
+    "Lisensi": "Licence",
+    "Kecamatan": "District",
     "Rahasia": "Confidential",
     "Pengaduan tentang pejabat: tidak pernah tampil di halaman publik atau data terbuka.":
         "A complaint about an official: never on public pages or in open data.",

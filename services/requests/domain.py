@@ -391,11 +391,14 @@ def make_lead(case, task, actor, now, reason):
 
 def is_likely_duplicate(case, other):
     """The likely-duplicate rule: a case is likely the same problem as another case of the same
-    village and the same category that is still open (not closed, not cancelled).
+    village and the same category that is still open (not closed, not cancelled), and as
+    confidential as it (a public case never points to a confidential one: its agencies and
+    timeline would show it).
 
     queries.likely_original is its SQL twin."""
     return (other.id != case.id and other.village_code == case.village_code
-            and other.category == case.category and other.status not in FINAL_STATUSES)
+            and other.category == case.category and other.status not in FINAL_STATUSES
+            and bool(other.confidential) == bool(case.confidential))
 
 
 def likely_original(case, others):
@@ -430,6 +433,9 @@ def merge(source, target, actor, now, reason):
     if source.id == target.id:
         raise refuse("Kasus tidak dapat digabung ke dirinya sendiri.",
                      "A case cannot be merged into itself.")
+    if bool(source.confidential) != bool(target.confidential):
+        raise refuse("Kasus rahasia hanya dapat digabung dengan kasus rahasia.",
+                     "A confidential case merges only with a confidential case.")
     require_open(source)
     require_open(target)
     released = release(source, now)

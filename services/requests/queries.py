@@ -12,7 +12,7 @@ from sqlalchemy import case as sql_case
 from sqlalchemy import bindparam, exists, func, or_, select
 from sqlalchemy.orm import aliased, joinedload
 
-from services.requests import domain, ladder
+from services.requests import domain, facts, ladder, transparency
 from services.requests.models import AgencyCase, Case, CaseCount, Task, TimelineEntry
 from shared import policy
 
@@ -93,19 +93,38 @@ PUBLIC = Case.confidential.is_(False)  # domain.is_public
 PUBLIC_OPEN = Case.status.not_in(domain.CLOSED_TO_THE_PUBLIC)  # domain.is_open_to_the_public
 
 
-def public_cases(session, filters):
-    """The cases the public may see that match `filters`, newest first, at most `limit`.
+def in_area(code):
+    """The cases of a regency (35.79) or a district (35.79.02)."""
+    return (Case.regency_code if len(code) == CODE_LENGTHS["regency"]
+            else Case.district_code) == code
 
-    `references` (ids or tracking numbers) if given, else: `regency`, `categories`, `open`
-    (True: open to the public, False: closed, None: both), reported from `start` to `end`."""
+
+def public_cases(session, filters):
+    """The cases the public may see that match `filters`, newest first: at most `limit`,
+    after `offset`.
+
+    `references` (ids or tracking numbers) if given, else: `area` (a regency or a district),
+    `categories`, `open` (True: open to the public, False: closed, None: both), reported from
+    `start` to `end`."""
+    return session.scalars(select(Case).where(*public_conditions(filters))
+                           .order_by(Case.created_at.desc(), Case.id)
+                           .offset(filters.get("offset", 0)).limit(filters["limit"])).all()
+
+
+def public_total(session, filters):
+    return session.scalar(select(func.count()).select_from(Case)
+                          .where(*public_conditions(filters)))
+
+
+def public_conditions(filters):
     conditions = [PUBLIC]
+    if filters.get("area"):
+        conditions.append(in_area(filters["area"]))
     if filters.get("references"):
         wanted = list(filters["references"])
         conditions.append(or_(Case.id.in_(wanted),
                               Case.tracking_number.in_([w.upper() for w in wanted])))
     else:
-        if filters.get("regency"):
-            conditions.append(Case.regency_code == filters["regency"])
         if filters.get("categories"):
             conditions.append(Case.category.in_(filters["categories"]))
         if filters.get("open") is not None:
@@ -114,9 +133,33 @@ def public_cases(session, filters):
             conditions.append(Case.created_at >= filters["start"])
         if filters.get("end") is not None:
             conditions.append(Case.created_at <= filters["end"])
-    return session.scalars(select(Case).where(*conditions)
-                           .order_by(Case.created_at.desc(), Case.id)
-                           .limit(filters["limit"])).all()
+    return conditions
+
+
+def public_regencies(session):
+    """The regencies with public cases, by name: [{code, name, cases}]."""
+    return [{"code": code, "name": name, "cases": cases} for code, name, cases in session.execute(
+        select(Case.regency_code, Case.regency_name, func.count()).where(PUBLIC)
+        .group_by(Case.regency_code, Case.regency_name).order_by(Case.regency_name))]
+
+
+def public_record_rows(session, area, since):
+    """The public cases of an area reported or resolved since `since`, as the transparency
+    rules read them (transparency.CaseRow)."""
+    chosen = (PUBLIC, in_area(area), or_(Case.created_at >= since, Case.resolved_at >= since))
+    ids = select(Case.id).where(*chosen)
+    missed = set(session.scalars(select(TimelineEntry.case_id).distinct().where(
+        TimelineEntry.case_id.in_(ids), TimelineEntry.type == facts.DEADLINE_MISSED)))
+    agencies = {}
+    for case_id, agency_id, name in session.execute(
+            select(Task.case_id, Task.agency_id, Task.agency_name).where(
+                Task.case_id.in_(ids), Task.status.not_in(domain.ENDED_TASK_STATUSES))):
+        agencies.setdefault(case_id, {})[agency_id] = name
+    return [transparency.CaseRow(category, created_at, resolved_at, case_id in missed,
+                                 agencies.get(case_id, {}))
+            for case_id, category, created_at, resolved_at in session.execute(
+                select(Case.id, Case.category, Case.created_at, Case.resolved_at)
+                .where(*chosen))]
 
 
 # -- duplicates ----------------------------------------------------------------------------------
@@ -128,13 +171,15 @@ def likely_original(session, case):
     the newest case of the same village and category, other than this one, still open.
     """
     return session.execute(LIKELY_ORIGINAL, {"village_code": case.village_code,
-                                             "category": case.category, "id": case.id}).first()
+                                             "category": case.category, "id": case.id,
+                                             "confidential": bool(case.confidential)}).first()
 
 
 LIKELY_ORIGINAL = (  # every new case runs it: built once
     select(Case.id, Case.tracking_number)
     .where(Case.village_code == bindparam("village_code"), Case.category == bindparam("category"),
-           Case.id != bindparam("id"), Case.status.not_in(domain.FINAL_STATUSES))
+           Case.id != bindparam("id"), Case.status.not_in(domain.FINAL_STATUSES),
+           Case.confidential == bindparam("confidential"))
     .order_by(Case.created_at.desc()).limit(1))
 
 

@@ -16,7 +16,7 @@ from datetime import datetime
 
 from nameko.timer import timer
 
-from services.requests import commands, domain, handlers, queries, views
+from services.requests import commands, domain, handlers, queries, transparency, views
 from services.requests.models import Base
 from shared import config, paging, policy
 from shared.db import Database
@@ -83,6 +83,31 @@ class RequestsService:
         with self.db.read() as session:
             return [views.public_case(case, lang)
                     for case in queries.public_cases(session, filters)]
+
+    @rpc(expected_exceptions=DOMAIN_ERRORS)
+    def public_case_page(self, area, page, lang="id"):
+        """One page of an area's public cases, newest first."""
+        number, per_page = paging.bounds(page)
+        filters = {"area": area, "limit": per_page, "offset": (number - 1) * per_page}
+        with self.db.read() as session:
+            total = queries.public_total(session, filters)
+            items = [views.public_case(case, lang)
+                     for case in queries.public_cases(session, filters)]
+        return paging.page(items, total, number, per_page)
+
+    @rpc
+    def public_regencies(self):
+        with self.db.read() as session:
+            return queries.public_regencies(session)
+
+    @rpc(expected_exceptions=DOMAIN_ERRORS)
+    def public_record(self, area, months):
+        """An area's public record over its last `months` months (transparency.record)."""
+        wanted = transparency.months_back(utcnow(), area, months)
+        with self.db.read() as session:
+            rows = queries.public_record_rows(session, area,
+                                              transparency.month_start(wanted[0], area))
+        return {"months": wanted, **transparency.record(rows, area, wanted)}
 
     @rpc(expected_exceptions=DOMAIN_ERRORS)
     def public_case(self, reference, lang="id"):

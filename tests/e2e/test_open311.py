@@ -2,8 +2,9 @@
 in XML, and posted to with plain HTTP as the specification describes; and confidential
 reports, which appear nowhere but to those the case concerns.
 
-One system (SQLite): a clean-water case of Punten (routed to PDAM), a confidential complaint
-of Punten, a road case of another village of Bumiaji, a case of Malang (another regency).
+One system on each database: a clean-water case of Punten (routed to PDAM), a confidential
+complaint of Punten and a public report of the same category after it, a road case of another
+village of Bumiaji (resolved), a case of Malang (another regency).
 """
 import xml.etree.ElementTree as ET
 
@@ -28,11 +29,14 @@ ROLES = (("village", PUNTEN), ("village", SIDOMULYO), ("agency", "pdam-batu"),
 
 
 @pytest.fixture(scope="module")
-def world(sqlite_system):
-    system = sqlite_system
+def world(system):
     punten, sidomulyo = system.village(PUNTEN), system.village(SIDOMULYO)
     water = report(punten, clean_water_report(location={"lat": -7.85, "lon": 112.53}))
     complaint = report(punten, COMPLAINT)
+    # the same village and category, public, after the complaint: never hinted at it
+    after = case_when(system.admin(), report(punten, {
+        **COMPLAINT, "title": "Antrean KTP panjang", "confidential": False,
+        "description": "Antrean perekaman KTP elektronik sampai sore."})["case_id"], "routed")
     road = report(sidomulyo, {"category": "jalan-jembatan", "title": "Jembatan dusun putus",
                               "description": "Jembatan bambu putus terbawa arus.",
                               "severity": "high"})
@@ -56,6 +60,7 @@ def world(sqlite_system):
         assert agency.post(f"{path}/complete", {"note": "Jembatan darurat terpasang"}
                            ).status_code == 200
     cases["road"] = case_when(admin, road["case_id"], "resolved")
+    cases["after"] = after
     return system, cases
 
 
@@ -182,6 +187,9 @@ def test_a_request_posted_as_the_specification_describes_is_routed_like_any_repo
     ({"attribute[affected_people]": "banyak"}, "attribute[affected_people]"),
     ({"jurisdiction_id": "35.07"}, "jurisdiction_id"),
     ({"address_id": SIDOMULYO}, "address_id"),
+    ({"long": "200", "lat": "-7.85"}, "long"),
+    ({"lat": "95", "long": "112.5"}, "lat"),
+    ({"attribute[title]": "x" * 201}, "attribute[title]"),
 ])
 def test_a_bad_posted_request_is_refused_naming_its_field_and_nothing_is_reported(
         world, fields, named):
@@ -244,6 +252,58 @@ def test_every_reader_gets_the_same_public_answer_whatever_its_token(world, role
         assert requests.get(base + path, headers=headers, timeout=10).status_code == 404
 
 
+def test_blank_optional_fields_are_fields_not_given(world):
+    """Many clients send every field of the form, the ones left empty too."""
+    system, _ = world
+    answer = requests.post(f"{open311(system)}/requests.json", timeout=10, data={
+        "api_key": system.actors[("village", PUNTEN)]["token"], "service_code": "sosial",
+        "description": "Lansia sebatang kara butuh bantuan.", "attribute[severity]": "medium",
+        "lat": "", "long": "", "jurisdiction_id": "", "address_id": "", "email": "",
+        "attribute[affected_people]": "", "attribute[confidential]": "", "attribute[title]": ""})
+    assert answer.status_code == 201, answer.text
+
+
+def test_a_form_over_the_body_limit_is_refused_before_it_is_read(world):
+    system, _ = world
+    before = system.count("villages", "reports")
+    answer = requests.post(f"{open311(system)}/requests.json", timeout=30, data={
+        "api_key": system.actors[("village", PUNTEN)]["token"], "service_code": "sosial",
+        "attribute[severity]": "low", "description": "x" * 2_000_000})
+    assert answer.status_code == 413, answer.text[:300]
+    assert answer.json()[0]["code"] == 413
+    assert system.count("villages", "reports") == before
+
+
+def test_a_refused_api_key_is_in_the_audit_log(world):
+    system, _ = world
+    answer = requests.post(f"{open311(system)}/requests.json", timeout=10, data={
+        "api_key": "tebakan-kunci", "service_code": "sosial", "attribute[severity]": "low",
+        "description": "Uji"})
+    assert answer.status_code == 403
+    audit = every(system.admin(), "/audit", action="access.forbidden")
+    assert any(entry["target"] == "POST /open311/v2/requests.json" for entry in audit), audit
+
+
+def test_a_parameter_given_twice_is_both_values_and_public_reads_allow_any_origin(world):
+    system, cases = world
+    answer = requests.get(f"{open311(system)}/requests.json?service_code=jalan-jembatan"
+                          "&service_code=air-bersih", timeout=10)
+    assert answer.status_code == 200
+    assert {r["service_code"] for r in answer.json()} == {"jalan-jembatan", "air-bersih"}
+    assert answer.headers["Access-Control-Allow-Origin"] == "*"
+
+
+def test_a_jurisdiction_holds_with_a_list_of_requests_too(world):
+    system, cases = world
+    number = cases["water"]["tracking_number"]
+    elsewhere = requests.get(f"{open311(system)}/requests.json", timeout=10, params={
+        "service_request_id": number, "jurisdiction_id": "35.07"}).json()
+    assert elsewhere == []
+    here = requests.get(f"{open311(system)}/requests.json", timeout=10, params={
+        "service_request_id": number, "jurisdiction_id": BATU}).json()
+    assert [r["service_request_id"] for r in here] == [number]
+
+
 @pytest.mark.parametrize("path, status, named", [
     ("/services.json?jurisdiction_id=99.99", 404, "jurisdiction_id"),
     ("/services.json?jurisdiction_id=batu", 400, "jurisdiction_id"),
@@ -254,7 +314,19 @@ def test_every_reader_gets_the_same_public_answer_whatever_its_token(world, role
     ("/requests.json?start_date=2026-01-01T00:00:00Z&end_date=2026-06-01T00:00:00Z", 400,
      "end_date"),
     ("/requests.json?start_date=kemarin", 400, "start_date"),
-    ("/requests/JBT-NOPE.json", 404, None),
+    ("/requests/JBT-NOPE.json", 404, "service_request_id"),
+    ("/tokens/JBT-NOPE.json", 404, "token"),
+    ("/requests/%00.json", 404, None),
+    ("/tokens/%00.json", 404, None),
+    ("/requests.json?service_request_id=%00", 400, "service_request_id"),
+    ("/requests.json?end_date=0001-01-02T00:00:00Z", 400, "end_date"),
+    ("/requests.json?start_date=9999-12-30T00:00:00Z", 400, "start_date"),
+    ("/requests.json?start_date=0001-01-01T00:00:00%2B07:00", 400, "start_date"),
+    ("/requests.json?end_date=9999-12-31T23:00:00-07:00", 400, "end_date"),
+    ("/requests.json?start_date=2026-06-02T00:00:00Z&end_date=2026-06-01T00:00:00Z", 400,
+     "end_date"),
+    ("/services", 404, None),
+    ("/requests/a/b.json", 404, None),
 ])
 def test_a_bad_read_is_answered_in_the_specifications_shape(world, path, status, named):
     system, _ = world
@@ -287,6 +359,11 @@ def test_a_confidential_case_is_seen_by_those_it_concerns_and_by_nobody_else(wor
     # another village's report of the same category is never hinted at the complaint
     other = sidomulyo.get(f"/cases/{cases['other_complaint']['id']}").json()
     assert other["likely_duplicate_of"] != complaint["id"]
+    # nor is a public case of the same village and category, nor may the two be merged
+    assert cases["after"]["likely_duplicate_of"] is None
+    merged = system.coordinator(BUMIAJI).post(f"/cases/{complaint['id']}/merge", {
+        "into": cases["after"]["id"], "reason": "Sama"})
+    assert merged.status_code == 409, merged.text
     assert complaint["id"] not in str(every(sidomulyo, "/notifications"))
 
 

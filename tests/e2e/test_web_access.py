@@ -49,7 +49,7 @@ def case(system):
 def values(system, case):
     """What each path value of a page is: the case above, its first task and its photo, an
     actor made for the rows that manage actors, an announcement and a subscription of
-    Bumiaji's coordinator, a static file."""
+    Bumiaji's coordinator, a static file, the public record's district."""
     made = system.admin().post("/actors", {"role": "village", "scope": "35.79.02.2003",
                                            "name": "Kaur Matriks", "username": "kaur.matriks"})
     assert made.status_code == 201, made.text
@@ -61,7 +61,7 @@ def values(system, case):
     return {"case_id": case["id"], "task_id": case["tasks"][0]["id"],
             "attachment_id": case["photo"], "actor_id": made.json()["id"], "name": "app.css",
             "announcement_id": announced.json()["id"],
-            "subscription_id": followed.json()["id"]}
+            "subscription_id": followed.json()["id"], "area": "35.79.02"}
 
 
 def address(url, values):

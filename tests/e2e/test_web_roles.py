@@ -220,6 +220,19 @@ def test_a_report_marked_confidential_in_the_form_is_shown_so_and_kept_from_the_
                         timeout=10).status_code == 404
 
 
+def test_anyone_reads_the_public_record_of_batu_on_a_phone(system, browsers):
+    village = system.village("35.79.01.1001")
+    case_when(village, report(village, clean_water_report(title="Air keruh di Temas"))[
+        "case_id"], "routed")
+    anyone = browsers("warga")  # nobody signed in
+    anyone.open("/publik")
+    anyone.check_page("public-index")
+    anyone.open("/publik/35.79")
+    assert "Kota Batu" in anyone.text("h1")
+    assert "Air keruh di Temas" not in anyone.text()  # a case's title is never public
+    anyone.check_page("public-record")
+
+
 def test_an_announcement_sent_in_one_browser_is_read_in_another(system, browsers):
     coordinator = browsers("kecamatan").sign_in("kec.bumiaji")
     coordinator.open("/announcements").check_page("announcements")

@@ -39,3 +39,4 @@ class Case:
     resolved_at: datetime | None = None
     closing_warned_at: datetime | None = None
     explanation: dict | None = None
+    confidential: bool = False

@@ -1133,6 +1133,21 @@ def test_merging_ends_the_source_links_both_timelines_and_refuses_itself():
         domain.merge(case_with(ROUTED), target, VILLAGE, NOW, "x")
 
 
+def test_a_confidential_case_merges_only_with_a_confidential_case():
+    complaint = case_with(ROUTED, task("pdam-batu"))
+    complaint.id, complaint.confidential = "case-2", True
+    complaint.tracking_number = "JBT-BBBB-BBBB"
+    public = case_with(ROUTED, task("pupr-batu"))
+    for source, target in ((complaint, public), (public, complaint)):
+        with pytest.raises(Conflict):
+            domain.merge(source, target, COORDINATOR, NOW, "sama")
+    assert complaint.status == public.status == ROUTED
+    other = case_with(ROUTED, task("pupr-batu"))
+    other.confidential, other.tracking_number = True, "JBT-AAAA-AAAA"
+    domain.merge(complaint, other, COORDINATOR, NOW, "sama")
+    assert complaint.merged_into == other.id
+
+
 def test_a_referral_for_the_lead_is_not_needed_once_a_coordinator_chose_one():
     case = routed_case("pdam-batu", "pupr-batu")
     decline_task(case, task_of(case, "pdam-batu"), PDAM, NOW, "bukan wewenang")

@@ -22,6 +22,7 @@ class Report:
     created_at: object = T0
     tracking_number: str = "JBT-0001"
     likely_duplicate_of: str | None = None
+    confidential: bool = False
 
 
 NEW = Report("new", status=domain.REPORTED, created_at=T0 + timedelta(days=3))
@@ -47,6 +48,13 @@ def test_a_closed_or_cancelled_case_is_not_duplicated(status):
 @pytest.mark.parametrize("status", sorted(set(domain.CASE_STATUSES) - set(domain.FINAL_STATUSES)))
 def test_any_case_still_open_is_duplicated(status):
     assert domain.is_likely_duplicate(NEW, Report("open", status=status))
+
+
+def test_a_public_case_is_never_hinted_at_a_confidential_one_nor_the_other_way():
+    assert not domain.is_likely_duplicate(NEW, Report("complaint", confidential=True))
+    secret = Report("new-complaint", status=domain.REPORTED, confidential=True)
+    assert not domain.is_likely_duplicate(secret, Report("open"))
+    assert domain.is_likely_duplicate(secret, Report("complaint", confidential=True))
 
 
 def test_a_case_is_not_its_own_duplicate():
