@@ -89,6 +89,7 @@ OPERATIONS = {
     "notifications.read_all": SIGNED_IN,
     "agencies.list": SIGNED_IN,
     "agencies.records": OVERSEERS,
+    "agencies.records_csv": OVERSEERS,
     "routing.rules": OVERSEERS,
     "routing.preview": SIGNED_IN,
     "actors.list": MANAGERS,

@@ -1,4 +1,5 @@
 """Indonesia's three time zones, by province: what a deadline reads like where the case is."""
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 WIB, WITA, WIT = ZoneInfo("Asia/Jakarta"), ZoneInfo("Asia/Makassar"), ZoneInfo("Asia/Jayapura")
@@ -23,3 +24,19 @@ def local_time(moment, code):
     """'24-11-2026 14:00 WIB': a UTC moment as the people of that area read it."""
     zone = zone_of(code)
     return f"{moment.astimezone(zone):%d-%m-%Y %H:%M} {ZONE_NAMES[zone]}"
+
+
+def today(moment, code):
+    """The date of a UTC moment where the area is."""
+    return moment.astimezone(zone_of(code)).date()
+
+
+def day_bounds(first, last, code):
+    """(start, end) of the days `first` to `last` (dates, both included) where the area is."""
+    zone = zone_of(code)
+    return (datetime.combine(first, datetime.min.time(), zone),
+            datetime.combine(last + timedelta(days=1), datetime.min.time(), zone))
+
+
+def as_date(value):
+    return value if isinstance(value, date) else date.fromisoformat(value)

@@ -6,6 +6,8 @@ edge (`ApiEndpoint.handle_request`) applies the rate limits, reads the bearer to
 the caller's role against the access policy (shared/policy.py) for that operation; the method
 then receives the caller as `actor`. The same declaration feeds the OpenAPI document.
 """
+import csv
+import io
 import json
 import logging
 from functools import partial
@@ -99,6 +101,17 @@ def json_response(status, body, headers=None):
         return empty_response(status, headers)
     return Response(json.dumps(body, ensure_ascii=False), status=status, headers=headers,
                     content_type="application/json; charset=utf-8")
+
+
+def csv_response(filename, header, rows, headers=None):
+    """A CSV file to download: its header row, then `rows`."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return Response(out.getvalue(), status=200, content_type="text/csv; charset=utf-8",
+                    headers={**(headers or {}),
+                             "Content-Disposition": f'attachment; filename="{filename}"'})
 
 
 def empty_response(status, headers=None):

@@ -84,8 +84,8 @@ def form_values(request):
 def query_of(request, schema):
     """A list page's query string, checked as the API checks it (`schema`): (what it loads
     to, and the values given, to show them again). Parameters left empty are not given."""
-    values = {key: value for key, value in filled(request.args).items()
-              if key in schema().fields}
+    keys = {field.data_key or name for name, field in schema().fields.items()}
+    values = {key: value for key, value in filled(request.args).items() if key in keys}
     return load_query(values, schema), values
 
 
@@ -312,9 +312,10 @@ class WebPages:
 
     @page("GET", "/records", operation="agencies.records")
     def records_page(self, request, actor):
-        days = query_of(request, schemas.RecordQuery)[0]["days"]
-        return render(request, "records.html",
-                      records=self.requests.agency_records(actor, days))
+        query, given = query_of(request, schemas.RecordQuery)
+        return render(request, "records.html", given=given,
+                      records=self.requests.agency_records(
+                          actor, **schemas.RecordQuery().period(query)))
 
     # -- actors (an admin everywhere, a regency office in its regency) -------------------------
 

@@ -6,13 +6,8 @@ An area is a regency (35.79) or a district (35.79.02). Only public cases count: 
 confidential one (the requests service's domain.is_public); no person's name, and of a case
 only where it is, what kind and how far it got, never its title or description.
 """
-import csv
-import io
-
-from werkzeug.wrappers import Response
-
 from services.gateway import schemas
-from services.gateway.http import ANY_ORIGIN, api, language, read_query
+from services.gateway.http import ANY_ORIGIN, api, csv_response, language, read_query
 from services.gateway.web import page, render, shown_time
 from shared import policy
 from shared.categories import category_name
@@ -44,14 +39,9 @@ def listing(case):
         "district", "regency", "agency", "created_at", "updated_at", "expected_at")}
 
 
-def csv_answer(filename, header, rows):
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(header)
-    writer.writerows(rows)
-    return Response(out.getvalue(), status=200, content_type="text/csv; charset=utf-8",
-                    headers={**LICENCE_LINK, **ANY_ORIGIN,
-                             "Content-Disposition": f'attachment; filename="{filename}"'})
+def open_data(filename, header, rows):
+    """A CSV file of open data: its licence, readable from any site."""
+    return csv_response(filename, header, rows, {**LICENCE_LINK, **ANY_ORIGIN})
 
 
 def record_rows(record, lang):
@@ -119,7 +109,7 @@ class PublicEndpoints:
         months = read_query(request, schemas.PublicRecordQuery)["months"]
         lang = language(request)
         record = self.record_of(area, months, lang)
-        return csv_answer(f"jembatan-{area}-record.csv", RECORD_COLUMNS,
+        return open_data(f"jembatan-{area}-record.csv", RECORD_COLUMNS,
                           record_rows(record, lang))
 
     @api("GET", "/public/areas/<area>/cases", "public.cases",
@@ -137,7 +127,7 @@ class PublicEndpoints:
         self.public_area(area)
         cases = self.requests.public_cases({"area": area, "limit": MOST_CSV_CASES},
                                            lang=language(request))
-        return csv_answer(f"jembatan-{area}-cases.csv", CASE_COLUMNS, map(case_row, cases))
+        return open_data(f"jembatan-{area}-cases.csv", CASE_COLUMNS, map(case_row, cases))
 
     @page("GET", "/publik", public=True)
     def public_index_page(self, request, actor):

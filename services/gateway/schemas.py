@@ -3,7 +3,7 @@ reads (accounts): the OpenAPI document's source.
 
 The bodies of the commands the services carry out are the schemas of shared/commands.py.
 """
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
 from services.gateway import accounts
 from shared import paging, policy
@@ -13,7 +13,7 @@ from shared.channels import (
     CHANNELS, DELIVERY_STATUSES, PERSONAL_CHANNELS, email_address, phone_number,
 )
 from shared.events import NOTIFIED_EVENTS, SEVERITIES, TASK_ROLES
-from shared.i18n import LANGUAGES
+from shared.i18n import LANGUAGES, text
 
 CASE_STATUSES = ("reported", "needs_triage", "routed", "in_progress", "resolved", "closed",
                  "reopened", "cancelled")
@@ -86,9 +86,38 @@ class AgencyQuery(Page):
     regency = query_text()
 
 
+LONGEST_RECORD_DAYS = 366
+
+
 class RecordQuery(Query):
-    days = fields.Integer(load_default=30, validate=validate.OneOf((30, 90)), metadata={
-        "description": "the period: the last 30 or 90 days"})
+    """The period of the agencies' record: the days `from` to `to` (both included, where the
+    caller's area is), or the last `days` days up to `to` (today by default)."""
+
+    days = fields.Integer(load_default=30, validate=validate.Range(1, LONGEST_RECORD_DAYS),
+                          metadata={"description": "the last so many days, today included"})
+    first = fields.Date(data_key="from", metadata={"description": "the first day (YYYY-MM-DD)"})
+    last = fields.Date(data_key="to", metadata={"description": "the last day (YYYY-MM-DD)"})
+
+    @validates_schema
+    def a_period_of_at_most_a_year(self, data, **kwargs):
+        first, last = data.get("first"), data.get("last")
+        if first is not None and last is not None:
+            if last < first:
+                raise ValidationError(text("Tidak sebelum from.", "Not before from."), "to")
+            if (last - first).days + 1 > LONGEST_RECORD_DAYS:
+                raise ValidationError(text(f"Paling lama {LONGEST_RECORD_DAYS} hari setelah from.",
+                                           f"At most {LONGEST_RECORD_DAYS} days after from."),
+                                      "to")
+        for name, day in (("from", first), ("to", last)):
+            if day is not None and not 2000 <= day.year <= 2100:
+                raise ValidationError(text("Antara tahun 2000 dan 2100.",
+                                           "Between the years 2000 and 2100."), name)
+
+    def period(self, query):
+        """The keyword arguments of the requests service's agency_records."""
+        return {"days": query["days"],
+                "first": query["first"].isoformat() if query.get("first") else None,
+                "last": query["last"].isoformat() if query.get("last") else None}
 
 
 class PublicRecordQuery(Query):
@@ -294,8 +323,14 @@ class AgencyRecord(Schema):
     agency = fields.Nested(AgencyRef, required=True)
     received = fields.Integer(required=True, metadata={"description": "tasks given in the period"})
     accepted = fields.Integer(required=True)
+    accepted_in_time = fields.Integer(required=True, metadata={
+        "description": "accepted by the deadline to accept"})
     completed = fields.Integer(required=True)
+    completed_in_time = fields.Integer(required=True, metadata={
+        "description": "completed by the deadline to complete"})
     declined = fields.Integer(required=True)
+    referred = fields.Integer(required=True, metadata={
+        "description": "of the declined, those whose case another agency was given after"})
     median_hours_to_accept = fields.Float(allow_none=True, required=True)
     median_hours_to_complete = fields.Float(allow_none=True, required=True, metadata={
         "description": "from the task being given to its completion"})
@@ -306,6 +341,8 @@ class AgencyRecord(Schema):
 
 class AgencyRecords(Schema):
     days = fields.Integer(required=True)
+    first = fields.String(required=True, data_key="from")
+    last = fields.String(required=True, data_key="to")
     items = fields.List(fields.Nested(AgencyRecord), required=True)
 
 

@@ -14,7 +14,7 @@ from services.gateway.open311 import Open311Endpoints
 from services.gateway.public import PublicEndpoints
 from services.gateway.pages import WebPages
 from services.gateway.http import (
-    TimedRpcProxy, api, language, read_json, read_query, read_upload,
+    TimedRpcProxy, api, csv_response, language, read_json, read_query, read_upload,
 )
 from shared import commands, paging, policy
 from shared.categories import CATEGORIES
@@ -22,6 +22,10 @@ from shared.errors import Conflict, NotFound, ValidationFailed
 from shared.i18n import text
 
 SERVICES = ("villages", "requests", "routing", "notifications")
+# The columns of the agencies' record as CSV, after the period and the agency.
+RECORD_COUNTS = ("received", "accepted", "accepted_in_time", "completed", "completed_in_time",
+                 "declined", "referred", "median_hours_to_accept", "median_hours_to_complete",
+                 "open", "overdue")
 
 
 def case_answers(**extra):
@@ -403,10 +407,25 @@ class GatewayService(AccountEndpoints, WebPages, Open311Endpoints, PublicEndpoin
         return self.routing.agencies(read_query(request, schemas.AgencyQuery))
 
     @api("GET", "/agencies/records", "agencies.records",
-         "How each agency answered the caller's cases over the last 30 or 90 days",
+         "How each agency answered the caller's cases over a period",
          query=schemas.RecordQuery, answers={200: schemas.AgencyRecords})
     def agency_records(self, request, actor):
-        return self.requests.agency_records(actor, read_query(request, schemas.RecordQuery)["days"])
+        return self.records_of(actor, request)
+
+    @api("GET", "/agencies/records.csv", "agencies.records_csv", "The same, as CSV",
+         query=schemas.RecordQuery, answers={200: schemas.CSV})
+    def agency_records_csv(self, request, actor):
+        records = self.records_of(actor, request)
+        return csv_response(
+            f"jembatan-agency-records-{records['from']}-{records['to']}.csv",
+            ("from", "to", "agency_id", "agency") + RECORD_COUNTS,
+            [(records["from"], records["to"], row["agency"]["id"], row["agency"]["name"],
+              *("" if row[name] is None else row[name] for name in RECORD_COUNTS))
+             for row in records["items"]])
+
+    def records_of(self, actor, request):
+        query = read_query(request, schemas.RecordQuery)
+        return self.requests.agency_records(actor, **schemas.RecordQuery().period(query))
 
     @api("GET", "/routing/rules", "routing.rules", "The routing rules in force",
          query=schemas.Page, answers={200: schemas.RuleList})

@@ -125,6 +125,13 @@ ENGLISH = {
     "Bujur": "Longitude",
     "Biarkan lokasi tersimpan di foto": "Keep the location in the photo",
     "Rahasia: pengaduan tentang pejabat": "Confidential: a complaint about an official",
+    "Dari tanggal": "From",
+    "Sampai tanggal": "To",
+    "Tampilkan": "Show",
+    "Unduh CSV": "Download CSV",
+    "Tugas yang diberikan dari {first} sampai {last}.": "Tasks given from {first} to {last}.",
+    "tepat waktu": "in time",
+    "dialihkan": "referred",
     "Data publik": "Public data",
     "Kasus yang dilaporkan desa/kelurahan dan jawaban instansi, per bulan. Pengaduan rahasia "
     "tidak pernah dihitung atau ditampilkan; nama orang tidak pernah ditampilkan.":

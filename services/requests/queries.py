@@ -5,7 +5,6 @@ twin, next to a comment naming the rule: the Python form decides for one case in
 for a list or a count. tests/unit/test_sql_twins.py checks that each pair agrees on generated
 cases.
 """
-from datetime import timedelta
 from statistics import median
 
 from sqlalchemy import case as sql_case
@@ -360,17 +359,26 @@ def summary(session, actor, now):
 
 # -- the agencies' record -----------------------------------------------------------------------
 
-def agency_records(session, actor, now, days):
-    """How each agency answers the cases the caller sees, over the last `days` days: tasks
-    received, accepted, completed, declined; median hours from assignment to acceptance and to
-    completion; and now: open tasks, and how many of them are past their current deadline.
-    Agencies by name."""
-    since = now - timedelta(days=days)
+def agency_records(session, actor, now, start, end):
+    """How each agency answers the cases the caller sees, for the tasks given from `start` to
+    `end`: received, accepted (and of those, in time), completed (in time), declined, and of
+    those declined, referred (the case went on to another agency after); median hours from
+    assignment to acceptance and to completion; and now: open tasks, and how many of them are
+    past their current deadline. Agencies by name."""
     mine = visible_to(actor)
     received = session.execute(
         select(Task.agency_id, Task.agency_name, Task.assigned_at, Task.accepted_at,
-               Task.completed_at, Task.status)
-        .join(Case, Task.case_id == Case.id).where(mine, Task.assigned_at >= since)).all()
+               Task.completed_at, Task.status, Task.accept_due_at, Task.due_at, Task.case_id,
+               Task.declined_at)
+        .join(Case, Task.case_id == Case.id)
+        .where(mine, Task.assigned_at >= start, Task.assigned_at < end)).all()
+    declined_cases = {row.case_id for row in received if row.status == domain.DECLINED}
+    given_after = {}  # case -> [(agency, assigned_at)] of the cases with a declined task
+    if declined_cases:
+        for case_id, agency_id, assigned_at in session.execute(
+                select(Task.case_id, Task.agency_id, Task.assigned_at)
+                .where(Task.case_id.in_(sorted(declined_cases)))):
+            given_after.setdefault(case_id, []).append((agency_id, assigned_at))
     open_now = session.execute(
         select(Task.agency_id, Task.agency_name, func.count(),
                func.count(sql_case((current_deadline() < now, 1))))
@@ -383,19 +391,25 @@ def agency_records(session, actor, now, days):
     def record(agency_id, name):
         return records.setdefault(agency_id, {
             "agency": {"id": agency_id, "name": name}, "received": 0, "accepted": 0,
-            "completed": 0, "declined": 0, "to_accept": [], "to_complete": [],
-            "open": 0, "overdue": 0})
+            "accepted_in_time": 0, "completed": 0, "completed_in_time": 0, "declined": 0,
+            "referred": 0, "to_accept": [], "to_complete": [], "open": 0, "overdue": 0})
 
-    for agency_id, name, assigned, accepted, completed, status in received:
-        row = record(agency_id, name)
+    for task in received:
+        row = record(task.agency_id, task.agency_name)
         row["received"] += 1
-        row["declined"] += status == domain.DECLINED
-        if accepted is not None:
+        if task.status == domain.DECLINED:
+            row["declined"] += 1
+            row["referred"] += any(
+                agency != task.agency_id and assigned >= task.declined_at
+                for agency, assigned in given_after.get(task.case_id, ()))
+        if task.accepted_at is not None:
             row["accepted"] += 1
-            row["to_accept"].append(hours(accepted - assigned))
-        if completed is not None:
+            row["accepted_in_time"] += in_time(task.accepted_at, task.accept_due_at)
+            row["to_accept"].append(hours(task.accepted_at - task.assigned_at))
+        if task.completed_at is not None:
             row["completed"] += 1
-            row["to_complete"].append(hours(completed - assigned))
+            row["completed_in_time"] += in_time(task.completed_at, task.due_at)
+            row["to_complete"].append(hours(task.completed_at - task.assigned_at))
     for agency_id, name, open_tasks, overdue_tasks in open_now:
         row = record(agency_id, name)
         row["open"], row["overdue"] = open_tasks, overdue_tasks
@@ -404,6 +418,11 @@ def agency_records(session, actor, now, days):
         row["median_hours_to_complete"] = median_or_none(row.pop("to_complete"))
         row["overdue_share"] = round(row["overdue"] / row["open"], 3) if row["open"] else 0.0
     return sorted(records.values(), key=lambda row: row["agency"]["name"])
+
+
+def in_time(done_at, due_at):
+    """Done by its deadline (a task given without one is always in time)."""
+    return due_at is None or done_at <= due_at
 
 
 def hours(delta):

@@ -12,19 +12,21 @@ Only the nameko entrypoints live here, each a few lines over the pieces that hol
   texts.py     what the timeline says of each fact
 """
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from nameko.timer import timer
 
 from services.requests import commands, domain, handlers, queries, transparency, views
 from services.requests.models import Base
-from shared import config, paging, policy
+from shared import config, paging, policy, timezones
 from shared.db import Database
-from shared.errors import DOMAIN_ERRORS
+from shared.errors import DOMAIN_ERRORS, ValidationFailed
 from shared.events import utcnow
+from shared.i18n import text
 from shared.messaging import consume_events, rpc
 
 log = logging.getLogger(__name__)
+LONGEST_RECORD_DAYS = 366  # the agencies' record: a period of at most a year
 
 
 class RequestsService:
@@ -131,10 +133,22 @@ class RequestsService:
             return queries.summary(session, actor, utcnow())
 
     @rpc(expected_exceptions=DOMAIN_ERRORS)
-    def agency_records(self, actor, days):
-        """How each agency answered the caller's cases over the last `days` days."""
+    def agency_records(self, actor, days=30, first=None, last=None):
+        """How each agency answered the caller's cases, for the tasks given from the day
+        `first` to the day `last` (ISO dates, where the caller's area is; `last` by default
+        today, `first` by default `days` days before it, today included)."""
+        now, area = utcnow(), actor.get("regency") or actor.get("scope") or ""
+        last = timezones.as_date(last) if last else timezones.today(now, area)
+        first = timezones.as_date(first) if first else last - timedelta(days=days - 1)
+        if not 0 <= (last - first).days < LONGEST_RECORD_DAYS:
+            raise ValidationFailed(text("Periode tidak sah.", "Invalid period."), {"from": [text(
+                f"Sampai {LONGEST_RECORD_DAYS} hari sebelum to (hari ini).",
+                f"Up to {LONGEST_RECORD_DAYS} days before to (today).")]})
+        start, end = timezones.day_bounds(first, last, area)
         with self.db.read() as session:
-            return {"days": days, "items": queries.agency_records(session, actor, utcnow(), days)}
+            items = queries.agency_records(session, actor, now, start, end)
+        return {"days": (last - first).days + 1, "from": first.isoformat(),
+                "to": last.isoformat(), "items": items}
 
     @rpc(expected_exceptions=DOMAIN_ERRORS)
     def case_context(self, actor, case_id):

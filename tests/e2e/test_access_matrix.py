@@ -86,6 +86,7 @@ KINDS = {
     "villages.list": "none", "reports.create": "none", "cases.list": "none",
     "cases.summary": "none", "escalations.list": "none", "notifications.list": "none",
     "notifications.read_all": "none", "agencies.list": "none", "agencies.records": "none",
+    "agencies.records_csv": "none",
     "routing.rules": "none",
     "actors.list": "none", "audit.list": "none",
     "cases.read": "case", "cases.timeline": "case", "cases.comment": "case",

@@ -142,3 +142,44 @@ def test_a_bad_period_is_refused_naming_it(world):
     for months in (0, 25, "satu"):
         answer = public(system).get(f"/public/areas/{BATU}/record", params={"months": months})
         assert answer.status_code == 400 and "months" in answer.json()["error"]["details"]
+
+
+def test_the_regency_office_downloads_the_agencies_record_of_a_period_as_csv(world):
+    system, cases = world
+    office = system.client("regency", BATU)
+    answer = office.get("/agencies/records.csv", params={"days": 7})
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["Content-Type"].startswith("text/csv")
+    rows = {row["agency_id"]: row for row in csv.DictReader(io.StringIO(answer.text))}
+    as_json = office.get("/agencies/records", params={"days": 7}).json()
+    assert set(rows) == {row["agency"]["id"] for row in as_json["items"]}
+    for row in as_json["items"]:
+        line = rows[row["agency"]["id"]]
+        assert (line["from"], line["to"]) == (as_json["from"], as_json["to"])
+        assert int(line["received"]) == row["received"]
+        assert int(line["completed_in_time"]) == row["completed_in_time"]
+    # the confidential complaint's agency counts it: the record is the office's, not public
+    given = Counter(t["agency"]["id"] for c in cases for t in c["tasks"])
+    assert {agency: int(row["received"]) for agency, row in rows.items()} == dict(given)
+
+
+@pytest.mark.parametrize("query, field", [
+    ({"from": "2026-06-02", "to": "2026-06-01"}, "to"),
+    ({"from": "2025-01-01", "to": "2026-06-01"}, "to"),
+    ({"from": "0001-01-01"}, "from"),
+    ({"days": 0}, "days"),
+    ({"to": "kemarin"}, "to"),
+])
+def test_a_bad_period_of_the_agencies_record_is_refused_naming_it(world, query, field):
+    system, _ = world
+    office = system.client("regency", BATU)
+    for path in ("/agencies/records", "/agencies/records.csv"):
+        answer = office.get(path, params=query)
+        assert answer.status_code == 400, answer.text
+        assert field in answer.json()["error"]["details"]
+
+
+def test_a_period_from_long_ago_to_today_is_refused_naming_from(world):
+    system, _ = world
+    answer = system.client("regency", BATU).get("/agencies/records", params={"from": "2020-01-01"})
+    assert answer.status_code == 400 and "from" in answer.json()["error"]["details"]
