@@ -100,6 +100,9 @@ class ReportInput(Schema):
         "pages, open data).")})
 
 
+LONGEST_RECORD_DAYS = 366  # the agencies' record: a period of at most a year
+
+
 class Unique(validate.Validator):
     def __call__(self, value):
         if len(set(value)) != len(value):

@@ -315,7 +315,7 @@ class WebPages:
         query, given = query_of(request, schemas.RecordQuery)
         return render(request, "records.html", given=given,
                       records=self.requests.agency_records(
-                          actor, **schemas.RecordQuery().period(query)))
+                          actor, **schemas.record_period(query)))
 
     # -- actors (an admin everywhere, a regency office in its regency) -------------------------
 

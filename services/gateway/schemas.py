@@ -8,7 +8,9 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, vali
 from services.gateway import accounts
 from shared import paging, policy
 from shared.categories import CODES as CATEGORY_CODES
-from shared.commands import JsonBoolean, PLAIN_TEXT, Text, optional_text, required_text
+from shared.commands import (
+    LONGEST_RECORD_DAYS, JsonBoolean, PLAIN_TEXT, Text, optional_text, required_text,
+)
 from shared.channels import (
     CHANNELS, DELIVERY_STATUSES, PERSONAL_CHANNELS, email_address, phone_number,
 )
@@ -86,9 +88,6 @@ class AgencyQuery(Page):
     regency = query_text()
 
 
-LONGEST_RECORD_DAYS = 366
-
-
 class RecordQuery(Query):
     """The period of the agencies' record: the days `from` to `to` (both included, where the
     caller's area is), or the last `days` days up to `to` (today by default)."""
@@ -113,11 +112,13 @@ class RecordQuery(Query):
                 raise ValidationError(text("Antara tahun 2000 dan 2100.",
                                            "Between the years 2000 and 2100."), name)
 
-    def period(self, query):
-        """The keyword arguments of the requests service's agency_records."""
-        return {"days": query["days"],
-                "first": query["first"].isoformat() if query.get("first") else None,
-                "last": query["last"].isoformat() if query.get("last") else None}
+
+def record_period(query):
+    """A loaded RecordQuery as the keyword arguments of the requests service's
+    agency_records."""
+    return {"days": query["days"],
+            "first": query["first"].isoformat() if query.get("first") else None,
+            "last": query["last"].isoformat() if query.get("last") else None}
 
 
 class PublicRecordQuery(Query):

@@ -425,7 +425,7 @@ class GatewayService(AccountEndpoints, WebPages, Open311Endpoints, PublicEndpoin
 
     def records_of(self, actor, request):
         query = read_query(request, schemas.RecordQuery)
-        return self.requests.agency_records(actor, **schemas.RecordQuery().period(query))
+        return self.requests.agency_records(actor, **schemas.record_period(query))
 
     @api("GET", "/routing/rules", "routing.rules", "The routing rules in force",
          query=schemas.Page, answers={200: schemas.RuleList})

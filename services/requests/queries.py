@@ -365,25 +365,24 @@ def agency_records(session, actor, now, start, end):
     those declined, referred (the case went on to another agency after); median hours from
     assignment to acceptance and to completion; and now: open tasks, and how many of them are
     past their current deadline. Agencies by name."""
-    mine = visible_to(actor)
+    given = (visible_to(actor), Task.assigned_at >= start, Task.assigned_at < end)
     received = session.execute(
         select(Task.agency_id, Task.agency_name, Task.assigned_at, Task.accepted_at,
                Task.completed_at, Task.status, Task.accept_due_at, Task.due_at, Task.case_id,
                Task.declined_at)
-        .join(Case, Task.case_id == Case.id)
-        .where(mine, Task.assigned_at >= start, Task.assigned_at < end)).all()
-    declined_cases = {row.case_id for row in received if row.status == domain.DECLINED}
-    given_after = {}  # case -> [(agency, assigned_at)] of the cases with a declined task
-    if declined_cases:
-        for case_id, agency_id, assigned_at in session.execute(
-                select(Task.case_id, Task.agency_id, Task.assigned_at)
-                .where(Task.case_id.in_(sorted(declined_cases)))):
-            given_after.setdefault(case_id, []).append((agency_id, assigned_at))
+        .join(Case, Task.case_id == Case.id).where(*given)).all()
+    declined = (select(Task.case_id).join(Case, Task.case_id == Case.id)
+                .where(*given, Task.status == domain.DECLINED))
+    given_after = {}  # case -> [(agency, assigned_at)], of the cases with a task declined
+    for case_id, agency_id, assigned_at in session.execute(
+            select(Task.case_id, Task.agency_id, Task.assigned_at)
+            .where(Task.case_id.in_(declined))):
+        given_after.setdefault(case_id, []).append((agency_id, assigned_at))
     open_now = session.execute(
         select(Task.agency_id, Task.agency_name, func.count(),
                func.count(sql_case((current_deadline() < now, 1))))
         .join(Case, Task.case_id == Case.id)
-        .where(mine, Task.status.in_(domain.ACTIVE_TASK_STATUSES),
+        .where(visible_to(actor), Task.status.in_(domain.ACTIVE_TASK_STATUSES),
                Case.status.not_in(domain.FINAL_STATUSES))
         .group_by(Task.agency_id, Task.agency_name)).all()
     records = {}

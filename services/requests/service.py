@@ -20,13 +20,13 @@ from services.requests import commands, domain, handlers, queries, transparency,
 from services.requests.models import Base
 from shared import config, paging, policy, timezones
 from shared.db import Database
+from shared.commands import LONGEST_RECORD_DAYS
 from shared.errors import DOMAIN_ERRORS, ValidationFailed
 from shared.events import utcnow
 from shared.i18n import text
 from shared.messaging import consume_events, rpc
 
 log = logging.getLogger(__name__)
-LONGEST_RECORD_DAYS = 366  # the agencies' record: a period of at most a year
 
 
 class RequestsService:
