@@ -84,6 +84,12 @@ def trusted_proxies():
     return int(os.environ.get("JEMBATAN_TRUSTED_PROXIES", "0"))
 
 
+def public_cache_seconds():
+    """How long the requests service keeps a public record it counted before counting it
+    again (JEMBATAN_PUBLIC_CACHE_SECONDS)."""
+    return float(os.environ.get("JEMBATAN_PUBLIC_CACHE_SECONDS", "60"))
+
+
 def scheduler_seconds():
     """How often the deadlines are checked (JEMBATAN_SCHEDULER_SECONDS)."""
     return float(os.environ.get("JEMBATAN_SCHEDULER_SECONDS", "30"))

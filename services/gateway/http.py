@@ -104,11 +104,13 @@ def json_response(status, body, headers=None):
 
 
 def csv_response(filename, header, rows, headers=None):
-    """A CSV file to download: its header row, then `rows`."""
+    """A CSV file to download: its header row, then `rows`. A text a spreadsheet would take
+    for a formula (=, +, -, @ first) is written with a ' before it."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(header)
-    writer.writerows(rows)
+    writer.writerows([f"'{cell}" if isinstance(cell, str) and cell[:1] in ("=", "+", "-", "@")
+                      else cell for cell in row] for row in rows)
     return Response(out.getvalue(), status=200, content_type="text/csv; charset=utf-8",
                     headers={**(headers or {}),
                              "Content-Disposition": f'attachment; filename="{filename}"'})

@@ -26,10 +26,11 @@ LICENCE = {
 LICENCE_LINK = {"Link": f'<{LICENCE["url"]}>; rel="license"'}
 MOST_CSV_CASES = 10_000
 RECORD_COLUMNS = ("month", "breakdown", "code", "name", "received", "resolved", "overdue",
-                  "median_days_to_resolve")
+                  "median_days_to_resolve", "licence")
+LICENCE_CELL = f'{LICENCE["name"]}, {LICENCE["url"]}'  # a saved file keeps its licence
 CASE_COLUMNS = ("tracking_number", "status", "open", "category", "village_code", "village",
                 "district_code", "district", "regency_code", "regency", "agency", "reported_at",
-                "updated_at", "expected_at")
+                "updated_at", "expected_at", "licence")
 
 
 def listing(case):
@@ -45,21 +46,26 @@ def open_data(filename, header, rows):
 
 
 def record_rows(record, lang):
-    """The lines of a record (as `public_record` answers it) for its CSV."""
+    """The lines of a record (as `public_record` answers it) for its CSV: each month's, then
+    the whole period's (its month: "first..last")."""
+    period = f'{record["months"][0]}..{record["months"][-1]}'
     for line in record["total"]:
         yield (line["month"], "total", record["area"]["code"], record["area"]["name"],
                *counts(line))
-    for line in record["by_category"]:
-        yield (line["month"], "category", line["category"],
-               category_name(line["category"], lang), *counts(line))
-    for line in record["by_agency"]:
-        yield (line["month"], "agency", line["agency"]["id"], line["agency"]["name"],
-               *counts(line))
+    for month, key in ((None, "by_category"), (period, "categories")):
+        for line in record[key]:
+            yield (month or line["month"], "category", line["category"],
+                   category_name(line["category"], lang), *counts(line))
+    for month, key in ((None, "by_agency"), (period, "agencies")):
+        for line in record[key]:
+            yield (month or line["month"], "agency", line["agency"]["id"],
+                   line["agency"]["name"], *counts(line))
 
 
 def counts(line):
     return (line["received"], line["resolved"], line["overdue"],
-            "" if line["median_days_to_resolve"] is None else line["median_days_to_resolve"])
+            "" if line["median_days_to_resolve"] is None else line["median_days_to_resolve"],
+            LICENCE_CELL)
 
 
 def case_row(case):
@@ -67,7 +73,7 @@ def case_row(case):
             case["village"]["code"], case["village"]["name"], case["district"]["code"],
             case["district"]["name"], case["regency"]["code"], case["regency"]["name"],
             case["agency"]["name"] if case["agency"] else "", case["created_at"],
-            case["updated_at"], case["expected_at"] or "")
+            case["updated_at"], case["expected_at"] or "", LICENCE_CELL)
 
 
 class PublicEndpoints:

@@ -731,8 +731,16 @@ class Licence(Schema):
     attribution = fields.String(required=True)
 
 
+class PublicAreaCount(Schema):
+    code = fields.String(required=True)
+    name = fields.String(required=True)
+    cases = fields.Integer(required=True)
+
+
 class PublicRecord(Schema):
     area = fields.Nested(PublicArea, required=True)
+    districts = fields.List(fields.Nested(PublicAreaCount), required=True, metadata={
+        "description": "a regency's districts with public cases (a district: none)"})
     months = fields.List(fields.String(), required=True)
     total = fields.List(fields.Nested(MonthTotal), required=True)
     by_category = fields.List(fields.Nested(MonthCategoryRecord), required=True)

@@ -160,6 +160,7 @@ ENGLISH = {
     "Daftar kasus": "List of cases",
     "Lisensi": "Licence",
     "Kecamatan": "District",
+    "Per kecamatan": "Per district",
     "Rahasia": "Confidential",
     "Pengaduan tentang pejabat: tidak pernah tampil di halaman publik atau data terbuka.":
         "A complaint about an official: never on public pages or in open data.",

@@ -135,11 +135,14 @@ def public_conditions(filters):
     return conditions
 
 
-def public_regencies(session):
-    """The regencies with public cases, by name: [{code, name, cases}]."""
+def public_areas(session, regency=None):
+    """The regencies with public cases, or the districts of `regency` with public cases, by
+    name: [{code, name, cases}]."""
+    code, name, where = ((Case.regency_code, Case.regency_name, [PUBLIC]) if regency is None
+                         else (Case.district_code, Case.district_name,
+                               [PUBLIC, Case.regency_code == regency]))
     return [{"code": code, "name": name, "cases": cases} for code, name, cases in session.execute(
-        select(Case.regency_code, Case.regency_name, func.count()).where(PUBLIC)
-        .group_by(Case.regency_code, Case.regency_name).order_by(Case.regency_name))]
+        select(code, name, func.count()).where(*where).group_by(code, name).order_by(name))]
 
 
 def public_record_rows(session, area, since):
@@ -147,18 +150,22 @@ def public_record_rows(session, area, since):
     rules read them (transparency.CaseRow)."""
     chosen = (PUBLIC, in_area(area), or_(Case.created_at >= since, Case.resolved_at >= since))
     ids = select(Case.id).where(*chosen)
-    missed = set(session.scalars(select(TimelineEntry.case_id).distinct().where(
-        TimelineEntry.case_id.in_(ids), TimelineEntry.type == facts.DEADLINE_MISSED)))
-    agencies = {}
-    for case_id, agency_id, name in session.execute(
-            select(Task.case_id, Task.agency_id, Task.agency_name).where(
-                Task.case_id.in_(ids), Task.status.not_in(domain.ENDED_TASK_STATUSES))):
-        agencies.setdefault(case_id, {})[agency_id] = name
-    return [transparency.CaseRow(category, created_at, resolved_at, case_id in missed,
-                                 agencies.get(case_id, {}))
-            for case_id, category, created_at, resolved_at in session.execute(
-                select(Case.id, Case.category, Case.created_at, Case.resolved_at)
-                .where(*chosen))]
+    rows = {case_id: transparency.CaseRow(
+                category, created_at, None if status == domain.CANCELLED else resolved_at)
+            for case_id, category, created_at, resolved_at, status in session.execute(
+                select(Case.id, Case.category, Case.created_at, Case.resolved_at, Case.status)
+                .where(*chosen))}
+    for case_id, agency_id, name, status in session.execute(
+            select(Task.case_id, Task.agency_id, Task.agency_name, Task.status)
+            .where(Task.case_id.in_(ids))):
+        rows[case_id].agencies[agency_id] = name
+        if status not in domain.ENDED_TASK_STATUSES:
+            rows[case_id].working.add(agency_id)
+    for case_id, data in session.execute(
+            select(TimelineEntry.case_id, TimelineEntry.data).where(
+                TimelineEntry.case_id.in_(ids), TimelineEntry.type == facts.DEADLINE_MISSED)):
+        rows[case_id].missed_by.add((data or {}).get("agency_id"))
+    return list(rows.values())
 
 
 # -- duplicates ----------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ Only the nameko entrypoints live here, each a few lines over the pieces that hol
   texts.py     what the timeline says of each fact
 """
 import logging
+import time
 from datetime import datetime, timedelta
 
 from nameko.timer import timer
@@ -27,6 +28,26 @@ from shared.i18n import text
 from shared.messaging import consume_events, rpc
 
 log = logging.getLogger(__name__)
+
+
+class Recent:
+    """Answers kept a short while: the public reads are the same for every visitor, and need
+    not be counted again for each one."""
+
+    def __init__(self, seconds):
+        self.seconds, self.kept = seconds, {}
+
+    def get(self, key, compute):
+        now = time.monotonic()
+        kept = self.kept.get(key)
+        if kept is None or kept[0] < now:
+            if len(self.kept) > 1000:  # areas × periods asked for: keep it small
+                self.kept.clear()
+            kept = self.kept[key] = (now + self.seconds, compute())
+        return kept[1]
+
+
+RECENT = Recent(seconds=config.public_cache_seconds())
 
 
 class RequestsService:
@@ -99,17 +120,31 @@ class RequestsService:
 
     @rpc
     def public_regencies(self):
-        with self.db.read() as session:
-            return queries.public_regencies(session)
+        return RECENT.get(("regencies",), lambda: self._read(queries.public_areas))
 
     @rpc(expected_exceptions=DOMAIN_ERRORS)
     def public_record(self, area, months):
-        """An area's public record over its last `months` months (transparency.record)."""
+        """An area's public record over its last `months` months (transparency.record), and
+        a regency's districts with public cases. The same for every visitor: counted again
+        once RECENT_SECONDS have passed."""
+        if not 1 <= months <= transparency.MOST_MONTHS:
+            raise ValidationFailed(text("Periode tidak sah.", "Invalid period."), {"months": [
+                text(f"1 sampai {transparency.MOST_MONTHS}.",
+                     f"1 to {transparency.MOST_MONTHS}.")]})
         wanted = transparency.months_back(utcnow(), area, months)
-        with self.db.read() as session:
+
+        def count(session):
             rows = queries.public_record_rows(session, area,
                                               transparency.month_start(wanted[0], area))
-        return {"months": wanted, **transparency.record(rows, area, wanted)}
+            return {"months": wanted, **transparency.record(rows, area, wanted),
+                    "districts": queries.public_areas(session, regency=area)
+                    if len(area) == len("35.79") else []}
+
+        return RECENT.get(("record", area, tuple(wanted)), lambda: self._read(count))
+
+    def _read(self, query):
+        with self.db.read() as session:
+            return query(session)
 
     @rpc(expected_exceptions=DOMAIN_ERRORS)
     def public_case(self, reference, lang="id"):

@@ -6,15 +6,16 @@ month, per category and per agency:
 
 - **received**: the cases reported that month;
 - **resolved**: the cases whose work was done that month (their `resolved_at`: the agencies
-  completed it; a case reopened since is not resolved);
+  completed it; a case reopened since is not resolved, nor one cancelled after);
 - **overdue**: of the cases received that month, those that missed a deadline (a
   `deadline_missed` on their timeline, whenever it came);
 - **median days to resolve**: of the cases resolved that month, the median from reported to
   resolved, in days.
 
-A case counts for an agency when the agency works on it (a task neither declined nor
-withdrawn). Only public cases count (domain.is_public: never a confidential one): the public
-learns nothing of those, not even that they exist.
+For an agency: the cases it was given a task on (received), those resolved while its task
+still counted (not declined or withdrawn), and those on which it missed a deadline itself
+(the timeline names the agency). Only public cases count (domain.is_public: never a
+confidential one): the public learns nothing of those, not even that they exist.
 """
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -30,9 +31,14 @@ class CaseRow:
     """What the rules read of a case (queries.public_record_rows)."""
     category: str
     created_at: datetime
-    resolved_at: datetime | None
-    missed_deadline: bool
-    agencies: dict = field(default_factory=dict)  # agency id -> name, those working on it
+    resolved_at: datetime | None  # None for a case cancelled after its work was done
+    agencies: dict = field(default_factory=dict)  # agency id -> name, each given a task on it
+    working: set = field(default_factory=set)     # of those, whose task still counts
+    missed_by: set = field(default_factory=set)   # the agencies that missed a deadline on it
+
+    @property
+    def missed_deadline(self):
+        return bool(self.missed_by)
 
 
 def month_of(moment, area):
@@ -78,18 +84,21 @@ def record(rows, area, months):
     for month in months:  # every month has its total, nothing received or resolved included
         tally("total", None, month)
     for row in rows:
-        keys = [("category", row.category), ("total", None)]
-        keys += [("agency", (agency_id, name)) for agency_id, name in row.agencies.items()]
+        # (kind, key, whether it missed a deadline on the case, whether its work resolved it)
+        keys = [("category", row.category, row.missed_deadline, True),
+                ("total", None, row.missed_deadline, True)]
+        keys += [("agency", (agency_id, name), agency_id in row.missed_by,
+                  agency_id in row.working) for agency_id, name in row.agencies.items()]
         received = month_of(row.created_at, area)
         resolved = row.resolved_at and month_of(row.resolved_at, area)
-        for kind, key in keys:
+        for kind, key, missed, resolving in keys:
             for month in (received, None) if kind != "total" else (received,):
                 if received in wanted:
                     line = tally(kind, key, month)
                     line["received"] += 1
-                    line["overdue"] += row.missed_deadline
+                    line["overdue"] += missed
             for month in (resolved, None) if kind != "total" else (resolved,):
-                if resolved in wanted:
+                if resolved in wanted and resolving:
                     line = tally(kind, key, month)
                     line["resolved"] += 1
                     line["to_resolve"].append(days(row.resolved_at - row.created_at))

@@ -104,6 +104,7 @@ def test_the_downloads_are_csv_with_their_licence(world):
         assert "opendatacommons.org/licenses/odbl" in answer.headers["Link"]
         rows = list(csv.DictReader(io.StringIO(answer.text)))
         assert rows and not any("Pungutan" in str(row) for row in rows)
+        assert all(row["licence"].startswith("Open Database License") for row in rows)
         if path.endswith("cases.csv"):
             assert sorted(row["tracking_number"] for row in rows) == sorted(
                 c["tracking_number"] for c in cases if not c["confidential"])
@@ -112,6 +113,9 @@ def test_the_downloads_are_csv_with_their_licence(world):
             totals = [row for row in rows if row["breakdown"] == "total"
                       and row["month"] == this_month]
             assert [int(row["received"]) for row in totals] == [4]
+            whole = {row["code"]: int(row["received"]) for row in rows
+                     if ".." in row["month"] and row["breakdown"] == "category"}
+            assert whole == {"air-bersih": 3, "jalan-jembatan": 1}
 
 
 def test_the_public_page_reads_without_signing_in(world):
@@ -121,6 +125,8 @@ def test_the_public_page_reads_without_signing_in(world):
     for case in cases:
         assert (case["tracking_number"] in page.text) is (not case["confidential"])
     assert "Open Database License" in page.text
+    for district in ("35.79.01", "35.79.02"):  # its districts with cases, a page each
+        assert f'href="/publik/{district}?months=12"' in page.text
     english = requests.get(f"{system.root}/publik/{BUMIAJI}?lang=en", timeout=10)
     assert english.status_code == 200 and "Cases received" in english.text
     index = requests.get(f"{system.root}/publik", timeout=10)
