@@ -459,7 +459,7 @@ class ApiEndpoint(HttpRequestHandler):
             if principal is not None and not policy.role_may(principal.role, self.operation):
                 raise policy.forbidden()
             args, kwargs = self.get_entrypoint_parameters(request)
-            if any("\x00" in value for value in kwargs.values()):  # no resource has such a name
+            if any("\x00" in str(value) for value in kwargs.values()):  # no resource is named so
                 raise NotFound(text("Tidak ditemukan.", "Not found."))
             kwargs["actor"] = principal and principal.as_dict()
             request.token_id = principal and principal.token_id

@@ -11,7 +11,7 @@ from functools import lru_cache
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 
-from services.gateway import accounts, open311, photos, schemas
+from services.gateway import accounts, musrenbang, open311, photos, schemas
 from services.gateway.http import DOCUMENTED, PREFIX
 from shared import policy
 from shared.commands import Unique
@@ -74,6 +74,9 @@ def _path(url):
     return PREFIX + re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", url)
 
 
+# The numbers in paths, and the values they take.
+PATH_NUMBERS = {"year": {"type": "integer", "minimum": musrenbang.FIRST_YEAR,
+                         "maximum": musrenbang.LAST_YEAR}}
 IMAGE = "image"  # an answer that is a photo's bytes
 BINARY = {"type": "string", "format": "binary"}
 
@@ -86,6 +89,8 @@ def _answer(status, schema=None):
         answer["content"] = {kind: {"schema": BINARY} for kind in photos.FORMATS.values()}
     elif schema == schemas.CSV:
         answer["content"] = {"text/csv": {"schema": {"type": "string"}}}
+    elif schema == schemas.PDF:
+        answer["content"] = {"application/pdf": {"schema": BINARY}}
     elif schema is not None:
         answer["content"] = {"application/json": {"schema": schema}}
     return answer
@@ -118,8 +123,9 @@ def operation(method, url, doc):
         op["x-roles"] = list(roles)
         op["description"] = f"Who: {', '.join(roles)}."
     parameters = [{"in": "path", "name": name, "required": True,
-                   "schema": {"type": "string", "minLength": 1}}
-                  for name in re.findall(r"{(\w+)}", path)]
+                   "schema": PATH_NUMBERS.get(name, {"type": "integer"}) if converter == "int:"
+                   else {"type": "string", "minLength": 1}}
+                  for converter, name in re.findall(r"<(\w+:)?(\w+)>", url)]
     if doc["query"] is not None:
         parameters.append({"in": "query", "schema": doc["query"]})
     if url == "/reports":

@@ -766,3 +766,58 @@ class PublicCase(Schema):
 
 
 PublicCaseList = paged(PublicCase, "PublicCaseList")
+
+
+# -- the Musrenbang input (services/gateway/musrenbang.py) ----------------------------------------
+
+PDF = "pdf"  # an answer that is a PDF file (openapi.py)
+
+
+class ProposalInput(Schema):
+    note = required_text(2000)
+
+
+class ProposalOut(Schema):
+    note = fields.String(required=True)
+    by = fields.String(required=True)
+    at = fields.String(required=True)
+
+
+class MusrenbangCase(Schema):
+    tracking_number = fields.String(required=True)
+    title = fields.String(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(CASE_STATUSES))
+    affected_people = fields.Integer(required=True, allow_none=True)
+    reported_at = fields.String(required=True)
+    days_unresolved = fields.Float(required=True)
+
+
+class MusrenbangVillage(Schema):
+    code = fields.String(required=True)
+    name = fields.String(required=True)
+    cases = fields.List(fields.Nested(MusrenbangCase), required=True)
+
+
+class MusrenbangItem(Schema):
+    rank = fields.Integer(required=True)
+    category = fields.String(required=True)
+    category_name = fields.String(required=True)
+    cases = fields.Integer(required=True)
+    affected_people = fields.Integer(required=True)
+    median_days_unresolved = fields.Float(required=True)
+    recurring = fields.Integer(required=True, metadata={
+        "description": "cases reopened, or reported again after one of the kind was resolved"})
+    villages = fields.List(fields.Nested(MusrenbangVillage), required=True)
+    proposal = fields.Nested(ProposalOut, required=True, allow_none=True)
+
+
+class MusrenbangDistrict(Schema):
+    code = fields.String(required=True)
+    name = fields.String(required=True)
+    regency = fields.Nested(Ref, required=True)
+
+
+class MusrenbangOut(Schema):
+    district = fields.Nested(MusrenbangDistrict, required=True)
+    year = fields.Integer(required=True)
+    items = fields.List(fields.Nested(MusrenbangItem), required=True)

@@ -10,6 +10,7 @@ from werkzeug.wrappers import Response
 
 from services.gateway import openapi, photos, schemas, storage
 from services.gateway.account_endpoints import AccountEndpoints
+from services.gateway.musrenbang import MusrenbangEndpoints
 from services.gateway.open311 import Open311Endpoints
 from services.gateway.public import PublicEndpoints
 from services.gateway.pages import WebPages
@@ -32,7 +33,8 @@ def case_answers(**extra):
     return {200: schemas.CaseOut, **extra}
 
 
-class GatewayService(AccountEndpoints, WebPages, Open311Endpoints, PublicEndpoints):
+class GatewayService(AccountEndpoints, WebPages, Open311Endpoints, PublicEndpoints,
+                     MusrenbangEndpoints):
     name = "gateway"
 
     villages = TimedRpcProxy("villages")

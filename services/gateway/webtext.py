@@ -132,6 +132,29 @@ ENGLISH = {
     "Tugas yang diberikan dari {first} sampai {last}.": "Tasks given from {first} to {last}.",
     "tepat waktu": "in time",
     "dialihkan": "referred",
+    "Musrenbang": "Musrenbang",
+    "Masukan Musrenbang": "Input to the Musrenbang",
+    "Kode kecamatan": "District code",
+    "Tahun": "Year",
+    "Masalah yang dilaporkan desa/kelurahan kecamatan ini pada tahun itu, diurutkan menurut "
+    "jumlah laporan, warga terdampak, lama belum selesai dan berulang. Pengaduan rahasia tidak "
+    "termasuk.": "The problems the district's villages reported that year, ranked by reports, "
+                  "people affected, days unresolved and recurrence. Confidential complaints are "
+                  "not part of it.",
+    "Cetak (PDF)": "Print (PDF)",
+    "Diusulkan": "Proposed",
+    "laporan": "reports",
+    "desa/kelurahan": "villages",
+    "warga terdampak": "people affected",
+    "median {days} hari belum selesai": "median {days} days unresolved",
+    "berulang": "recurring",
+    "Per desa/kelurahan": "Per village",
+    "Usulan": "Proposal",
+    "Catatan usulan": "Note for the proposal",
+    "Simpan usulan": "Save the proposal",
+    "Usulkan ke Musrenbang": "Propose to the Musrenbang",
+    "Batalkan usulan": "Withdraw the proposal",
+    "Tidak ada laporan tahun ini.": "No reports this year.",
     "Data publik": "Public data",
     "Kasus yang dilaporkan desa/kelurahan dan jawaban instansi, per bulan. Pengaduan rahasia "
     "tidak pernah dihitung atau ditampilkan; nama orang tidak pernah ditampilkan.":

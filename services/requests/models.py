@@ -141,6 +141,21 @@ AGENCY_CASE_COLUMNS = ("status", "category", "village_code", "village_name", "di
                        "updated_at", "next_deadline_at")
 
 
+class MusrenbangProposal(Base):
+    """An issue of a district (a category of its villages' cases) that its coordinator puts
+    forward to the Musrenbang kecamatan of a year (usulan), with a note: musrenbang.py."""
+
+    __tablename__ = "musrenbang_proposals"
+
+    district_code: Mapped[str] = mapped_column(String(8), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    category: Mapped[str] = mapped_column(String(40), primary_key=True)
+    note: Mapped[str] = mapped_column(Text)
+    proposed_by_id: Mapped[str] = mapped_column(String(36))
+    proposed_by_name: Mapped[str] = mapped_column(String(200))
+    proposed_at = mapped_column(UTCDateTime, nullable=False)
+
+
 class Photo(Base):
     """A photo of the case (its bytes are in the gateway's storage, under the same id)."""
 

@@ -11,8 +11,10 @@ from sqlalchemy import case as sql_case
 from sqlalchemy import bindparam, exists, func, or_, select
 from sqlalchemy.orm import aliased, joinedload
 
-from services.requests import domain, facts, ladder, transparency
-from services.requests.models import AgencyCase, Case, CaseCount, Task, TimelineEntry
+from services.requests import domain, facts, ladder, musrenbang, transparency
+from services.requests.models import (
+    AgencyCase, Case, CaseCount, MusrenbangProposal, Task, TimelineEntry,
+)
 from shared import policy
 
 
@@ -166,6 +168,34 @@ def public_record_rows(session, area, since):
                 TimelineEntry.case_id.in_(ids), TimelineEntry.type == facts.DEADLINE_MISSED)):
         rows[case_id].missed_by.add((data or {}).get("agency_id"))
     return list(rows.values())
+
+
+# -- the Musrenbang input -------------------------------------------------------------------------
+
+def musrenbang_rows(session, district, start, end):
+    """The public cases of a district reported from `start` to `end`, as musrenbang.py reads
+    them: recurring when reopened, or when an earlier public case of the same village and
+    category was resolved before it was reported."""
+    earlier = aliased(Case)
+    resolved_before = exists().where(
+        earlier.village_code == Case.village_code, earlier.category == Case.category,
+        earlier.confidential.is_(False), earlier.id != Case.id,
+        earlier.resolved_at.is_not(None), earlier.resolved_at < Case.created_at)
+    reopened = Case.id.in_(select(TimelineEntry.case_id)
+                           .where(TimelineEntry.type == facts.REOPENED))
+    return [musrenbang.CaseRow(*row[:-1], recurring=bool(row[-1])) for row in session.execute(
+        select(Case.tracking_number, Case.village_code, Case.village_name, Case.category,
+               Case.title, Case.status, Case.affected_people, Case.created_at, Case.resolved_at,
+               or_(resolved_before, reopened))
+        .where(PUBLIC, Case.district_code == district, Case.created_at >= start,
+               Case.created_at < end))]
+
+
+def musrenbang_proposals(session, district, year):
+    """{category: its proposal} of a district's Musrenbang of a year."""
+    return {proposal.category: proposal for proposal in session.scalars(
+        select(MusrenbangProposal).where(MusrenbangProposal.district_code == district,
+                                         MusrenbangProposal.year == year))}
 
 
 # -- duplicates ----------------------------------------------------------------------------------

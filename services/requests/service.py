@@ -13,21 +13,40 @@ Only the nameko entrypoints live here, each a few lines over the pieces that hol
 """
 import logging
 import time
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from functools import partial
 
 from nameko.timer import timer
 
-from services.requests import commands, domain, handlers, queries, transparency, views
-from services.requests.models import Base
+from services.requests import (
+    commands, domain, handlers, musrenbang, queries, transparency, views,
+)
+from services.requests.models import Base, MusrenbangProposal
 from shared import config, paging, policy, timezones
 from shared.db import Database
 from shared.commands import LONGEST_RECORD_DAYS
-from shared.errors import DOMAIN_ERRORS, ValidationFailed
-from shared.events import utcnow
+from shared.categories import category_name
+from shared.errors import DOMAIN_ERRORS, NotFound, ValidationFailed
+from shared.events import iso, utcnow
 from shared.i18n import text
 from shared.messaging import consume_events, rpc
 
 log = logging.getLogger(__name__)
+
+
+def musrenbang_district(actor, operation, district):
+    """The district, if the caller may do `operation` on its Musrenbang input: 403 for a role
+    that may not, 404 for a district outside the caller's area."""
+    policy.require_role(actor, operation)
+    if not policy.sees_place(actor, None, district, district[:5]):
+        raise NotFound(text("Kecamatan tidak ditemukan.", "No such district."),
+                       {"district": [text("Di luar wilayah Anda.", "Outside your area.")]})
+    return district
+
+
+def proposal_view(proposal):
+    return proposal and {"note": proposal.note, "by": proposal.proposed_by_name,
+                         "at": iso(proposal.proposed_at)}
 
 
 class Recent:
@@ -184,6 +203,58 @@ class RequestsService:
             items = queries.agency_records(session, actor, now, start, end)
         return {"days": (last - first).days + 1, "from": first.isoformat(),
                 "to": last.isoformat(), "items": items}
+
+    # -- the Musrenbang input (musrenbang.py) -------------------------------------------------
+
+    @rpc(expected_exceptions=DOMAIN_ERRORS)
+    def musrenbang(self, actor, district, year, lang="id"):
+        """What the villages of a district raised in a year, ranked, each item with the
+        coordinator's proposal (usulan) if any."""
+        musrenbang_district(actor, "musrenbang.read", district)
+        start, end = timezones.day_bounds(date(year, 1, 1), date(year, 12, 31), district)
+        now = utcnow()
+        with self.db.read() as session:
+            rows = queries.musrenbang_rows(session, district, start, end)
+            proposals = queries.musrenbang_proposals(session, district, year)
+        items = musrenbang.items(rows, now, partial(category_name, lang=lang))
+        for item in items:
+            item["proposal"] = proposal_view(proposals.get(item["category"]))
+            for village in item["villages"]:
+                for case in village["cases"]:
+                    case["reported_at"] = iso(case["reported_at"])
+        return {"district": district, "year": year, "items": items}
+
+    @rpc(expected_exceptions=DOMAIN_ERRORS)
+    def propose(self, actor, district, year, category, note):
+        """The coordinator puts an item of its district forward to the year's Musrenbang,
+        with a note (again: the note changes); returns the proposal."""
+        musrenbang_district(actor, "musrenbang.propose", district)
+        start, end = timezones.day_bounds(date(year, 1, 1), date(year, 12, 31), district)
+        with self.db.transaction() as unit:
+            session = unit.session
+            if category not in {row.category for row in
+                                queries.musrenbang_rows(session, district, start, end)}:
+                raise NotFound(text("Tidak ada masalah ini tahun itu.",
+                                    "No such issue that year."), {"category": [text(
+                                        "Tidak ada kasus kategori ini di kecamatan tahun itu.",
+                                        "No case of this category in the district that year.")]})
+            proposal = session.get(MusrenbangProposal, (district, year, category)) \
+                or MusrenbangProposal(district_code=district, year=year, category=category)
+            proposal.note, proposal.proposed_at = note, utcnow()
+            proposal.proposed_by_id, proposal.proposed_by_name = actor["id"], actor["name"]
+            session.add(proposal)
+            session.flush()
+            return proposal_view(proposal)
+
+    @rpc(expected_exceptions=DOMAIN_ERRORS)
+    def withdraw_proposal(self, actor, district, year, category):
+        """The coordinator takes an item back from the year's Musrenbang; whether it was."""
+        musrenbang_district(actor, "musrenbang.withdraw", district)
+        with self.db.transaction() as unit:
+            proposal = unit.session.get(MusrenbangProposal, (district, year, category))
+            if proposal is not None:
+                unit.session.delete(proposal)
+            return proposal is not None
 
     @rpc(expected_exceptions=DOMAIN_ERRORS)
     def case_context(self, actor, case_id):

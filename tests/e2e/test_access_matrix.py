@@ -87,6 +87,8 @@ KINDS = {
     "cases.summary": "none", "escalations.list": "none", "notifications.list": "none",
     "notifications.read_all": "none", "agencies.list": "none", "agencies.records": "none",
     "agencies.records_csv": "none",
+    "musrenbang.read": "district", "musrenbang.csv": "district", "musrenbang.pdf": "district",
+    "musrenbang.propose": "district", "musrenbang.withdraw": "district",
     "routing.rules": "none",
     "actors.list": "none", "audit.list": "none",
     "cases.read": "case", "cases.timeline": "case", "cases.comment": "case",
@@ -110,7 +112,7 @@ KINDS = {
 }
 CASE_KINDS = ("case", "task", "supervised", "merge", "attachment")
 SCOPED = CASE_KINDS + ("notification", "preview", "new_actor", "actor", "token", "webhook",
-                      "delivery", "area", "announcement", "subscription")
+                      "delivery", "area", "announcement", "subscription", "district")
 
 
 def admin_sees(role):
@@ -136,6 +138,7 @@ VARIANTS = {
     "webhook": [("webhook of another party", "other_party", admin_sees)],
     "delivery": [],
     "area": [("area of another regency", "other_regency", nobody_sees)],
+    "district": [("district of another regency", "other_regency", admin_sees)],
     "announcement": [("announcement of another regency", "other_regency", admin_sees)],
     "subscription": [],
     "preview": [("village of another regency", "other_regency", admin_sees)],
@@ -177,6 +180,7 @@ BODIES = {
     "preferences.update": {"events": {"comment_added": ["email"]}},
     "webhooks.create": {"url": "http://127.0.0.1:9/jembatan", "events": ["case_routed"]},
     "subscriptions.create": {"category": "air-bersih"},
+    "musrenbang.propose": {"note": "Usulan uji matriks akses"},
 }
 DEAD_WEBHOOK = "http://127.0.0.1:9/jembatan"  # nothing listens: each delivery fails
 # A support not yet on the case, for each supervisor routing a case by hand.
@@ -610,6 +614,13 @@ class World:
                 "missing": "35.99" if role == REGENCY else "35.79.09"}[row.resource]
         return client, params, {"title": "Uji matriks akses", "body": "Pengumuman uji",
                                 field: code}
+
+    def _district(self, row, role, fresh, client, params, body):
+        """Bumiaji's Musrenbang input of this year, its clean-water issue."""
+        params["district"] = {"main": "35.79.02", "other_regency": "35.07.01",
+                              "missing": "35.79.99"}[row.resource]
+        params["year"], params["category"] = datetime.now(timezone.utc).year, "air-bersih"
+        return client, params, body
 
     def _announcement(self, row, role, fresh, client, params, body):
         params["announcement_id"] = self.announcements.get(row.resource, MISSING_ID)

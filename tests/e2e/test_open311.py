@@ -19,30 +19,30 @@ from tests.e2e.system import Client
 
 pytestmark = pytest.mark.e2e
 
-SIDOMULYO = "35.79.02.2002"   # another village of Bumiaji
+GUNUNGSARI = "35.79.02.2002"   # another village of Bumiaji
 MALANG_VILLAGE = "35.07.01.2001"
 COMPLAINT = {"category": "adminduk", "title": "Pungutan liar oleh oknum perangkat",
              "description": "Warga dimintai uang untuk surat pengantar oleh oknum.",
              "severity": "medium", "confidential": True}
-ROLES = (("village", PUNTEN), ("village", SIDOMULYO), ("agency", "pdam-batu"),
+ROLES = (("village", PUNTEN), ("village", GUNUNGSARI), ("agency", "pdam-batu"),
          ("coordinator", BUMIAJI), ("regency", BATU), ("admin", None))
 
 
 @pytest.fixture(scope="module")
 def world(system):
-    punten, sidomulyo = system.village(PUNTEN), system.village(SIDOMULYO)
+    punten, gunungsari = system.village(PUNTEN), system.village(GUNUNGSARI)
     water = report(punten, clean_water_report(location={"lat": -7.85, "lon": 112.53}))
     complaint = report(punten, COMPLAINT)
     # the same village and category, public, after the complaint: never hinted at it
     after = case_when(system.admin(), report(punten, {
         **COMPLAINT, "title": "Antrean KTP panjang", "confidential": False,
         "description": "Antrean perekaman KTP elektronik sampai sore."})["case_id"], "routed")
-    road = report(sidomulyo, {"category": "jalan-jembatan", "title": "Jembatan dusun putus",
+    road = report(gunungsari, {"category": "jalan-jembatan", "title": "Jembatan dusun putus",
                               "description": "Jembatan bambu putus terbawa arus.",
                               "severity": "high"})
     # the same category in another village of the district: a duplicate hint is only ever of
     # the village's own cases
-    other_complaint = report(sidomulyo, {
+    other_complaint = report(gunungsari, {
         **COMPLAINT, "title": "Surat pengantar lambat", "confidential": False,
         "description": "Surat pengantar KTP baru selesai seminggu."})
     admin = system.admin()
@@ -186,7 +186,7 @@ def test_a_request_posted_as_the_specification_describes_is_routed_like_any_repo
     ({"lat": "-7.85"}, "long"),
     ({"attribute[affected_people]": "banyak"}, "attribute[affected_people]"),
     ({"jurisdiction_id": "35.07"}, "jurisdiction_id"),
-    ({"address_id": SIDOMULYO}, "address_id"),
+    ({"address_id": GUNUNGSARI}, "address_id"),
     ({"long": "200", "lat": "-7.85"}, "long"),
     ({"lat": "95", "long": "112.5"}, "lat"),
     ({"attribute[title]": "x" * 201}, "attribute[title]"),
@@ -216,7 +216,7 @@ def test_only_a_village_token_may_post(world, role, scope):
     if role == "made up":
         key = "not-a-token"
     elif role == "revoked":
-        issued = new_village_token(system, SIDOMULYO)
+        issued = new_village_token(system, GUNUNGSARI)
         assert system.admin().delete(f"/tokens/{issued['id']}").status_code == 204
         key = issued["token"]
     else:
@@ -348,23 +348,23 @@ def test_a_confidential_case_is_seen_by_those_it_concerns_and_by_nobody_else(wor
     for reader in concerned:
         assert reader.get(f"/cases/{complaint['id']}").json()["confidential"] is True
         assert complaint["id"] in {c["id"] for c in every(reader, "/cases")}
-    others = [system.village(SIDOMULYO), system.agency("dlh-batu" if lead != "dlh-batu"
+    others = [system.village(GUNUNGSARI), system.agency("dlh-batu" if lead != "dlh-batu"
                                                        else "pdam-batu"),
               system.coordinator("35.79.03"), Client(system.base)]
     for reader in others:
         assert reader.get(f"/cases/{complaint['id']}").status_code in (401, 404)
-    sidomulyo = system.village(SIDOMULYO)
-    for case in every(sidomulyo, "/cases"):
+    gunungsari = system.village(GUNUNGSARI)
+    for case in every(gunungsari, "/cases"):
         assert case["id"] != complaint["id"]
     # another village's report of the same category is never hinted at the complaint
-    other = sidomulyo.get(f"/cases/{cases['other_complaint']['id']}").json()
+    other = gunungsari.get(f"/cases/{cases['other_complaint']['id']}").json()
     assert other["likely_duplicate_of"] != complaint["id"]
     # nor is a public case of the same village and category, nor may the two be merged
     assert cases["after"]["likely_duplicate_of"] is None
     merged = system.coordinator(BUMIAJI).post(f"/cases/{complaint['id']}/merge", {
         "into": cases["after"]["id"], "reason": "Sama"})
     assert merged.status_code == 409, merged.text
-    assert complaint["id"] not in str(every(sidomulyo, "/notifications"))
+    assert complaint["id"] not in str(every(gunungsari, "/notifications"))
 
 
 def test_a_confidential_report_is_never_in_the_public_requests_even_by_its_own_filters(world):

@@ -7,6 +7,7 @@ is sent to /login; a role the page does not admit gets 403; a form without the C
 page), and never a server error. A case outside the caller's area is 404, as in the API.
 """
 import re
+from datetime import datetime, timezone
 
 import pytest
 import requests
@@ -61,7 +62,9 @@ def values(system, case):
     return {"case_id": case["id"], "task_id": case["tasks"][0]["id"],
             "attachment_id": case["photo"], "actor_id": made.json()["id"], "name": "app.css",
             "announcement_id": announced.json()["id"],
-            "subscription_id": followed.json()["id"], "area": "35.79.02"}
+            "subscription_id": followed.json()["id"], "area": "35.79.02",
+            "district": "35.79.02", "year": str(datetime.now(timezone.utc).year),
+            "category": "air-bersih"}
 
 
 def address(url, values):
