@@ -102,7 +102,7 @@ def _errors(method, doc, path):
     statuses = {429, 503}
     if doc["body"] is not None:
         statuses |= {400, 413}
-    if doc["query"] is not None or path.endswith("/reports"):
+    if doc["query"] is not None or path.endswith("/reports") or "{year}" in path:
         statuses.add(400)
     if not public:
         statuses |= {401, 403}

@@ -90,7 +90,7 @@ class AgencyQuery(Page):
 
 class RecordQuery(Query):
     """The period of the agencies' record: the days `from` to `to` (both included, where the
-    caller's area is), or the last `days` days up to `to` (today by default)."""
+    caller's area is); or `days` days up to `to` (today by default), or from `from`."""
 
     days = fields.Integer(load_default=30, validate=validate.Range(1, LONGEST_RECORD_DAYS),
                           metadata={"description": "the last so many days, today included"})

@@ -189,15 +189,19 @@ class RequestsService:
     @rpc(expected_exceptions=DOMAIN_ERRORS)
     def agency_records(self, actor, days=30, first=None, last=None):
         """How each agency answered the caller's cases, for the tasks given from the day
-        `first` to the day `last` (ISO dates, where the caller's area is; `last` by default
-        today, `first` by default `days` days before it, today included)."""
+        `first` to the day `last` (ISO dates, where the caller's area is): `days` days up to
+        `last` (today by default), or from `first`."""
         now, area = utcnow(), actor.get("regency") or actor.get("scope") or ""
-        last = timezones.as_date(last) if last else timezones.today(now, area)
+        today = timezones.today(now, area)
+        if first and not last:
+            first = timezones.as_date(first)
+            last = max(first, min(first + timedelta(days=days - 1), today))
+        last = timezones.as_date(last) if last else today
         first = timezones.as_date(first) if first else last - timedelta(days=days - 1)
         if not 0 <= (last - first).days < LONGEST_RECORD_DAYS:
             raise ValidationFailed(text("Periode tidak sah.", "Invalid period."), {"from": [text(
-                f"Sampai {LONGEST_RECORD_DAYS} hari sebelum to (hari ini).",
-                f"Up to {LONGEST_RECORD_DAYS} days before to (today).")]})
+                f"Paling lama {LONGEST_RECORD_DAYS} hari sebelum to.",
+                f"At most {LONGEST_RECORD_DAYS} days before to.")]})
         start, end = timezones.day_bounds(first, last, area)
         with self.db.read() as session:
             items = queries.agency_records(session, actor, now, start, end)
