@@ -90,6 +90,7 @@ def test_the_clean_water_story_across_three_browsers(system, browsers, tmp_path)
                [cell.text for cell in row.find_elements("css selector", "td")]
                for row in regency.all("tbody tr")}
     pdam = next(cells for name, cells in records.items() if "PDAM" in name)
-    assert pdam[:4] == ["1", "1", "1", "0"]  # received, accepted, completed, declined
+    # received, accepted (in time), completed (in time), declined (referred)
+    assert pdam[:4] == ["1", "1 (1)", "1 (1)", "0 (0)"]
     assert regency.find(".chart svg")
     regency.check_page("agency-records")
