@@ -17,22 +17,14 @@ from datetime import datetime, timezone
 
 import pytest
 
-from tests.e2e.helpers import BUMIAJI, PUNTEN, case_when, clean_water_report, csrf_of, report
-from tests.e2e.helpers import signed_in, every
+from tests.e2e.helpers import (
+    BUMIAJI, PUNTEN, case_when, clean_water_report, csrf_of, every, report, resolve, signed_in,
+)
 
 pytestmark = pytest.mark.e2e
 
 GUNUNGSARI, SISIR = "35.79.02.2002", "35.79.01.1004"
 YEAR = datetime.now(timezone.utc).year
-
-
-def resolve(system, case):
-    for task in case["tasks"]:
-        agency = system.agency(task["agency"]["id"])
-        path = f"/cases/{case['id']}/tasks/{task['id']}"
-        assert agency.post(f"{path}/accept", {}).status_code == 200
-        assert agency.post(f"{path}/complete", {"note": "Selesai"}).status_code == 200
-    return case_when(system.admin(), case["id"], "resolved")
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,9 @@ from georeport import GeoReport
 
 from shared.categories import CATEGORIES
 from tests.broker import eventually
-from tests.e2e.helpers import BATU, BUMIAJI, PUNTEN, case_when, clean_water_report, every, report
+from tests.e2e.helpers import (
+    BATU, BUMIAJI, PUNTEN, case_when, clean_water_report, every, report, resolve,
+)
 from tests.e2e.system import Client
 
 pytestmark = pytest.mark.e2e
@@ -53,13 +55,7 @@ def world(system):
              "road": case_when(admin, road["case_id"], "routed"),
              "other_complaint": case_when(admin, other_complaint["case_id"], "routed"),
              "malang": case_when(admin, malang["case_id"], "needs_triage")}
-    for task in cases["road"]["tasks"]:  # the road case: done, closed to the public
-        agency = system.agency(task["agency"]["id"])
-        path = f"/cases/{cases['road']['id']}/tasks/{task['id']}"
-        assert agency.post(f"{path}/accept", {}).status_code == 200
-        assert agency.post(f"{path}/complete", {"note": "Jembatan darurat terpasang"}
-                           ).status_code == 200
-    cases["road"] = case_when(admin, road["case_id"], "resolved")
+    cases["road"] = resolve(system, cases["road"])  # done: closed to the public
     cases["after"] = after
     return system, cases
 

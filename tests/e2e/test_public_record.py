@@ -12,7 +12,9 @@ from collections import Counter
 import pytest
 import requests
 
-from tests.e2e.helpers import BATU, BUMIAJI, PUNTEN, case_when, clean_water_report, report
+from tests.e2e.helpers import (
+    BATU, BUMIAJI, PUNTEN, case_when, clean_water_report, report, resolve,
+)
 from tests.e2e.system import Client
 
 pytestmark = pytest.mark.e2e
@@ -23,15 +25,6 @@ COMPLAINT = {"category": "adminduk", "title": "Pungutan liar oleh oknum perangka
              "confidential": True}
 ROAD = {"category": "jalan-jembatan", "title": "Jembatan dusun putus",
         "description": "Jembatan bambu putus terbawa arus.", "severity": "high"}
-
-
-def resolve(system, case):
-    for task in case["tasks"]:
-        agency = system.agency(task["agency"]["id"])
-        path = f"/cases/{case['id']}/tasks/{task['id']}"
-        assert agency.post(f"{path}/accept", {}).status_code == 200
-        assert agency.post(f"{path}/complete", {"note": "Selesai"}).status_code == 200
-    return case_when(system.admin(), case["id"], "resolved")
 
 
 @pytest.fixture(scope="module")
