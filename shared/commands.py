@@ -101,6 +101,12 @@ class ReportInput(Schema):
 
 
 LONGEST_RECORD_DAYS = 366  # the agencies' record: a period of at most a year
+MUSRENBANG_YEARS = (2000, 2100)  # the years a Musrenbang input may be asked for
+
+
+class ProposalInput(Schema):
+    """A coordinator's proposal of an issue to the Musrenbang (usulan)."""
+    note = required_text(2000)
 
 
 class Unique(validate.Validator):

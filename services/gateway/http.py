@@ -103,13 +103,16 @@ def json_response(status, body, headers=None):
                     content_type="application/json; charset=utf-8")
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # what a spreadsheet may run as a formula
+
+
 def csv_response(filename, header, rows, headers=None):
     """A CSV file to download: its header row, then `rows`. A text a spreadsheet would take
     for a formula (=, +, -, @ first) is written with a ' before it."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(header)
-    writer.writerows([f"'{cell}" if isinstance(cell, str) and cell[:1] in ("=", "+", "-", "@")
+    writer.writerows([f"'{cell}" if isinstance(cell, str) and cell[:1] in FORMULA_STARTS
                       else cell for cell in row] for row in rows)
     return Response(out.getvalue(), status=200, content_type="text/csv; charset=utf-8",
                     headers={**(headers or {}),

@@ -8,15 +8,15 @@ from werkzeug.wrappers import Response
 
 from services.gateway import audit, schemas
 from services.gateway.account_endpoints import by
-from services.gateway.http import api, csv_response, filled, language, load_body, read_json
+from services.gateway.http import api, csv_response, filled, language, read_json
+from services.gateway.pages import query_of
 from services.gateway.web import field_errors, page, redirect, render
-from shared import policy
+from shared import commands, policy
 from shared.errors import NotFound, ValidationFailed
 from shared.events import utcnow
 from shared.i18n import localize, text
 from shared.timezones import local_time, today
 
-FIRST_YEAR, LAST_YEAR = 2000, 2100
 CSV_COLUMNS = ("rank", "category", "category_name", "cases", "villages", "affected_people",
                "median_days_unresolved", "recurring", "proposed", "note")
 
@@ -28,7 +28,7 @@ WORDS = {  # what the printed page says, in its language
                  "From the villages' reports in Jembatan, made {at}. Ranked by reports, people "
                  "affected, days unresolved and recurrence."),
     "columns": (text("No", "No"), text("Masalah", "Issue"), text("Laporan", "Reports"),
-                text("Desa", "Villages"), text("Warga", "People"),
+                text("Desa/kel.", "Villages"), text("Warga", "People"),
                 text("Hari belum selesai", "Days unresolved"), text("Berulang", "Recurring"),
                 text("Usulan", "Proposed")),
     "yes": text("Ya", "Yes"),
@@ -37,12 +37,6 @@ WORDS = {  # what the printed page says, in its language
     "villages": text("Daftar per desa/kelurahan", "Per village"),
     "nothing": text("Tidak ada laporan tahun ini.", "No reports this year."),
 }
-
-
-def check_year(year):
-    if not FIRST_YEAR <= year <= LAST_YEAR:
-        raise ValidationFailed(text("Tahun tidak sah.", "Invalid year."), {"year": [text(
-            f"{FIRST_YEAR} sampai {LAST_YEAR}.", f"{FIRST_YEAR} to {LAST_YEAR}.")]})
 
 
 def csv_rows(found):
@@ -54,9 +48,17 @@ def csv_rows(found):
                "yes" if proposal else "no", proposal["note"] if proposal else "")
 
 
+ENCODING = "windows-1252"  # the built-in PDF fonts' (Latin-1, and ’ “ ” – — …)
+
+
 def latin(words):
-    """The built-in PDF fonts know Latin-1 only: anything else is written as '?'."""
-    return str(words).encode("latin-1", "replace").decode("latin-1")
+    """Text the built-in PDF fonts can write: a character beyond them is written as '?'."""
+    return str(words).encode(ENCODING, "replace").decode(ENCODING)
+
+
+def number(value, lang):
+    """3,5 in Bahasa Indonesia, 3.5 in English."""
+    return str(value).replace(".", ",") if lang == "id" else str(value)
 
 
 def write(pdf, height, words):
@@ -71,6 +73,7 @@ def musrenbang_pdf(found, lang):
 
     district = found["district"]
     pdf = FPDF(format="A4")
+    pdf.core_fonts_encoding = ENCODING
     pdf.set_title(say("title", district=district["name"], year=found["year"]))
     pdf.set_auto_page_break(True, margin=15)
     pdf.add_page()
@@ -83,14 +86,14 @@ def musrenbang_pdf(found, lang):
     if not found["items"]:
         write(pdf, 6, say("nothing"))
         return bytes(pdf.output())
-    with pdf.table(col_widths=(8, 40, 16, 40, 16, 20, 18, 16), text_align="LEFT",
-                   line_height=5) as table:
+    with pdf.table(col_widths=(8, 52, 16, 18, 16, 24, 18, 18), text_align="LEFT",
+                   line_height=5) as table:  # each village's cases: the list below
         table.row([latin(localize(words, lang)) for words in WORDS["columns"]])
         for item in found["items"]:
             table.row([str(item["rank"]), latin(item["category_name"]), str(item["cases"]),
-                       latin(", ".join(v["name"] for v in item["villages"])),
-                       str(item["affected_people"]), str(item["median_days_unresolved"]),
-                       str(item["recurring"]), say("yes") if item["proposal"] else "-"])
+                       str(len(item["villages"])), str(item["affected_people"]),
+                       number(item["median_days_unresolved"], lang), str(item["recurring"]),
+                       say("yes") if item["proposal"] else "-"])
     pdf.ln(4)
     pdf.set_font("Helvetica", "B", 11)
     pdf.cell(0, 7, say("proposals"), new_x="LMARGIN", new_y="NEXT")
@@ -120,8 +123,7 @@ class MusrenbangEndpoints:
     and the admin; proposed by the coordinator of the district."""
 
     def musrenbang_of(self, actor, district, year, lang):
-        check_year(year)
-        found = self.requests.musrenbang(actor, district, year, lang=lang)  # 403/404 first
+        found = self.requests.musrenbang(actor, district, year, lang=lang)  # 403/404/400 first
         try:
             place = self.villages.place(district, policy.COORDINATOR)
         except NotFound:
@@ -140,24 +142,29 @@ class MusrenbangEndpoints:
     @api("GET", "/musrenbang/<district>/<int:year>.csv", "musrenbang.csv", "The same, as CSV",
          answers={200: schemas.CSV})
     def musrenbang_csv(self, request, actor, district, year):
-        found = self.musrenbang_of(actor, district, year, language(request))
-        return csv_response(f"musrenbang-{district}-{year}.csv", CSV_COLUMNS, csv_rows(found))
+        return self.musrenbang_file(actor, district, year, "csv", language(request))
 
     @api("GET", "/musrenbang/<district>/<int:year>.pdf", "musrenbang.pdf",
          "The same, as a printable page (PDF) for the Musrenbang kecamatan",
          answers={200: schemas.PDF})
     def musrenbang_pdf(self, request, actor, district, year):
-        lang = language(request)
+        return self.musrenbang_file(actor, district, year, "pdf", language(request))
+
+    def musrenbang_file(self, actor, district, year, kind, lang):
+        """The CSV, or the PDF to print (shown in the browser, not only downloaded)."""
         found = self.musrenbang_of(actor, district, year, lang)
-        return Response(musrenbang_pdf(found, lang), content_type="application/pdf", headers={
-            "Content-Disposition": f'attachment; filename="musrenbang-{district}-{year}.pdf"'})
+        name = f"musrenbang-{district}-{year}.{kind}"
+        if kind == "csv":
+            return csv_response(name, CSV_COLUMNS, csv_rows(found))
+        return Response(musrenbang_pdf(found, lang), content_type="application/pdf",
+                        headers={"Content-Disposition": f'inline; filename="{name}"'})
 
     @api("PUT", "/musrenbang/<district>/<int:year>/proposals/<category>", "musrenbang.propose",
-         "Put an issue forward to the Musrenbang, with a note", body=schemas.ProposalInput,
+         "Put an issue forward to the Musrenbang, with a note", body=commands.ProposalInput,
          answers={200: schemas.ProposalOut})
     def propose(self, request, actor, district, year, category):
         return self.put_forward(request, actor, district, year, category,
-                                read_json(request, schemas.ProposalInput)["note"])
+                                read_json(request, commands.ProposalInput))
 
     @api("DELETE", "/musrenbang/<district>/<int:year>/proposals/<category>",
          "musrenbang.withdraw", "Take an issue back from the Musrenbang",
@@ -166,14 +173,13 @@ class MusrenbangEndpoints:
         self.take_back(request, actor, district, year, category)
         return 204, None
 
-    def put_forward(self, request, actor, district, year, category, note):
-        check_year(year)
-        proposal = self.requests.propose(actor, district, year, category, note)
-        self.audit(request, actor, "musrenbang.proposed", district, year, category, note)
+    def put_forward(self, request, actor, district, year, category, body):
+        proposal = self.requests.propose(actor, district, year, category, body)
+        self.audit(request, actor, "musrenbang.proposed", district, year, category,
+                   proposal["note"])
         return proposal
 
     def take_back(self, request, actor, district, year, category):
-        check_year(year)
         if self.requests.withdraw_proposal(actor, district, year, category):
             self.audit(request, actor, "musrenbang.withdrawn", district, year, category)
 
@@ -189,29 +195,35 @@ class MusrenbangEndpoints:
     def musrenbang_page(self, request, actor):
         """A coordinator's own district by default; the regency office and the admin name
         one (`district`); this year by default (`year`)."""
-        district = (request.args.get("district") or (actor["scope"] if actor["role"] ==
-                                                      policy.COORDINATOR else "")).strip()
-        given = request.args.get("year") or ""
-        year = int(given) if given.isdigit() and len(given) == 4 else today(
-            utcnow(), district or "35").year
+        query = query_of(request, schemas.MusrenbangPageQuery)[0]
+        district = query.get("district") or (
+            actor["scope"] if actor["role"] == policy.COORDINATOR else "")
+        year = query.get("year") or today(utcnow(), district or "35").year
         return self.show_musrenbang(request, actor, district, year)
 
-    def show_musrenbang(self, request, actor, district, year, errors=None, status=200):
+    @page("GET", "/musrenbang/<district>/<int:year>.<any(pdf,csv):kind>",
+          operation="musrenbang.{kind}")
+    def musrenbang_file_page(self, request, actor, district, year, kind):
+        return self.musrenbang_file(actor, district, year, kind, request.lang)
+
+    def show_musrenbang(self, request, actor, district, year, errors=None, typed=None,
+                        status=200):
+        """The page; `errors` and `typed` (the note sent) of a refused form, by category."""
         found = self.musrenbang_of(actor, district, year, request.lang) if district else None
         return render(request, "musrenbang.html", status=status, found=found, year=year,
-                      district=district, errors=errors or {})
+                      district=district, errors=errors or {}, typed=typed or {})
 
     @page("POST", "/musrenbang/<district>/<int:year>/<category>/<any(propose,withdraw):action>",
           operation="musrenbang.{action}")
     def musrenbang_form(self, request, actor, district, year, category, action):
         try:
             if action == "propose":
-                note = load_body(filled({"note": request.form.get("note", "")}),
-                                 schemas.ProposalInput)["note"]
-                self.put_forward(request, actor, district, year, category, note)
+                self.put_forward(request, actor, district, year, category,
+                                 filled({"note": request.form.get("note", "")}))
             else:
                 self.take_back(request, actor, district, year, category)
         except (ValidationFailed, NotFound) as exc:
-            return self.show_musrenbang(request, actor, district, year,
-                                        errors={category: field_errors(exc)}, status=exc.status)
+            return self.show_musrenbang(
+                request, actor, district, year, errors={category: field_errors(exc)},
+                typed={category: request.form.get("note", "")}, status=exc.status)
         return redirect(f"/musrenbang?district={district}&year={year}#{category}")

@@ -11,9 +11,9 @@ from functools import lru_cache
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 
-from services.gateway import accounts, musrenbang, open311, photos, schemas
+from services.gateway import accounts, open311, photos, schemas
 from services.gateway.http import DOCUMENTED, PREFIX
-from shared import policy
+from shared import commands, policy
 from shared.commands import Unique
 
 ERRORS = {
@@ -75,8 +75,8 @@ def _path(url):
 
 
 # The numbers in paths, and the values they take.
-PATH_NUMBERS = {"year": {"type": "integer", "minimum": musrenbang.FIRST_YEAR,
-                         "maximum": musrenbang.LAST_YEAR}}
+PATH_NUMBERS = {"year": {"type": "integer", "minimum": commands.MUSRENBANG_YEARS[0],
+                         "maximum": commands.MUSRENBANG_YEARS[1]}}
 IMAGE = "image"  # an answer that is a photo's bytes
 BINARY = {"type": "string", "format": "binary"}
 

@@ -317,6 +317,10 @@ class WebPages:
                       records=self.requests.agency_records(
                           actor, **schemas.record_period(query)))
 
+    @page("GET", "/records.csv", operation="agencies.records_csv")
+    def records_csv_page(self, request, actor):
+        return self.records_csv(actor, query_of(request, schemas.RecordQuery)[0])
+
     # -- actors (an admin everywhere, a regency office in its regency) -------------------------
 
     @page("GET", "/actors", operation="actors.list")

@@ -9,7 +9,8 @@ from services.gateway import accounts
 from shared import paging, policy
 from shared.categories import CODES as CATEGORY_CODES
 from shared.commands import (
-    LONGEST_RECORD_DAYS, JsonBoolean, PLAIN_TEXT, Text, optional_text, required_text,
+    LONGEST_RECORD_DAYS, MUSRENBANG_YEARS, JsonBoolean, PLAIN_TEXT, Text,
+    optional_text, required_text,
 )
 from shared.channels import (
     CHANNELS, DELIVERY_STATUSES, PERSONAL_CHANNELS, email_address, phone_number,
@@ -93,7 +94,7 @@ class RecordQuery(Query):
     caller's area is); or `days` days up to `to` (today by default), or from `from`."""
 
     days = fields.Integer(load_default=30, validate=validate.Range(1, LONGEST_RECORD_DAYS),
-                          metadata={"description": "the last so many days, today included"})
+                          metadata={"description": "so many days, up to `to` or from `from`"})
     first = fields.Date(data_key="from", metadata={"description": "the first day (YYYY-MM-DD)"})
     last = fields.Date(data_key="to", metadata={"description": "the last day (YYYY-MM-DD)"})
 
@@ -773,14 +774,15 @@ PublicCaseList = paged(PublicCase, "PublicCaseList")
 PDF = "pdf"  # an answer that is a PDF file (openapi.py)
 
 
-class ProposalInput(Schema):
-    note = required_text(2000)
-
-
 class ProposalOut(Schema):
     note = fields.String(required=True)
     by = fields.String(required=True)
     at = fields.String(required=True)
+
+
+class MusrenbangPageQuery(Query):
+    district = fields.String(validate=validate.Regexp(r"^\d{2}\.\d{2}\.\d{2}$"))
+    year = fields.Integer(validate=validate.Range(*MUSRENBANG_YEARS))
 
 
 class MusrenbangCase(Schema):

@@ -417,7 +417,11 @@ class GatewayService(AccountEndpoints, WebPages, Open311Endpoints, PublicEndpoin
     @api("GET", "/agencies/records.csv", "agencies.records_csv", "The same, as CSV",
          query=schemas.RecordQuery, answers={200: schemas.CSV})
     def agency_records_csv(self, request, actor):
-        records = self.records_of(actor, request)
+        return self.records_csv(actor, read_query(request, schemas.RecordQuery))
+
+    def records_csv(self, actor, query):
+        """The agencies' record of a period (a loaded schemas.RecordQuery) as CSV."""
+        records = self.requests.agency_records(actor, **schemas.record_period(query))
         return csv_response(
             f"jembatan-agency-records-{records['from']}-{records['to']}.csv",
             ("from", "to", "agency_id", "agency") + RECORD_COUNTS,

@@ -13,8 +13,9 @@ The Kantor Camat gathers the villages' aspirations for the development planning 
   or reported again by a village after an earlier case of the same kind there was resolved.
 
 Items are ranked by cases, then affected people, then days unresolved, then recurring (each
-the more, the higher), then by name. Confidential cases are never part of it: the list goes to
-a public forum.
+the more, the higher), then by category code (the same in every language). Confidential and
+cancelled cases are never part of it: the list goes to a public forum, and a case cancelled
+was sent by mistake or merged into another.
 """
 from dataclasses import dataclass
 from datetime import datetime
@@ -64,7 +65,7 @@ def items(rows, now, category_name):
         })
     found.sort(key=lambda item: (-item["cases"], -item["affected_people"],
                                  -item["median_days_unresolved"], -item["recurring"],
-                                 item["category_name"]))
+                                 item["category"]))
     for rank, item in enumerate(found, start=1):
         item["rank"] = rank
     return found

@@ -173,22 +173,23 @@ def public_record_rows(session, area, since):
 # -- the Musrenbang input -------------------------------------------------------------------------
 
 def musrenbang_rows(session, district, start, end):
-    """The public cases of a district reported from `start` to `end`, as musrenbang.py reads
-    them: recurring when reopened, or when an earlier public case of the same village and
-    category was resolved before it was reported."""
-    earlier = aliased(Case)
+    """The public cases of a district reported from `start` to `end`, but those cancelled (a
+    mistake, or merged into another case), as musrenbang.py reads them: recurring when
+    reopened, or when the work on an earlier public case of the same village and category was
+    done (its timeline says so, whatever became of it since) before it was reported."""
+    earlier, done = aliased(Case), aliased(TimelineEntry)
     resolved_before = exists().where(
         earlier.village_code == Case.village_code, earlier.category == Case.category,
         earlier.confidential.is_(False), earlier.id != Case.id,
-        earlier.resolved_at.is_not(None), earlier.resolved_at < Case.created_at)
-    reopened = Case.id.in_(select(TimelineEntry.case_id)
-                           .where(TimelineEntry.type == facts.REOPENED))
+        done.case_id == earlier.id, done.type == facts.RESOLVED, done.at < Case.created_at)
+    reopened = exists().where(TimelineEntry.case_id == Case.id,
+                              TimelineEntry.type == facts.REOPENED)
     return [musrenbang.CaseRow(*row[:-1], recurring=bool(row[-1])) for row in session.execute(
         select(Case.tracking_number, Case.village_code, Case.village_name, Case.category,
                Case.title, Case.status, Case.affected_people, Case.created_at, Case.resolved_at,
                or_(resolved_before, reopened))
         .where(PUBLIC, Case.district_code == district, Case.created_at >= start,
-               Case.created_at < end))]
+               Case.created_at < end, Case.status != domain.CANCELLED))]
 
 
 def musrenbang_proposals(session, district, year):

@@ -17,6 +17,7 @@ from datetime import date, datetime, timedelta
 from functools import partial
 
 from nameko.timer import timer
+from sqlalchemy.exc import IntegrityError
 
 from services.requests import (
     commands, domain, handlers, musrenbang, queries, transparency, views,
@@ -24,7 +25,7 @@ from services.requests import (
 from services.requests.models import Base, MusrenbangProposal
 from shared import config, paging, policy, timezones
 from shared.db import Database
-from shared.commands import LONGEST_RECORD_DAYS
+from shared.commands import LONGEST_RECORD_DAYS, MUSRENBANG_YEARS, ProposalInput, load
 from shared.categories import category_name
 from shared.errors import DOMAIN_ERRORS, NotFound, ValidationFailed
 from shared.events import iso, utcnow
@@ -34,10 +35,15 @@ from shared.messaging import consume_events, rpc
 log = logging.getLogger(__name__)
 
 
-def musrenbang_district(actor, operation, district):
-    """The district, if the caller may do `operation` on its Musrenbang input: 403 for a role
-    that may not, 404 for a district outside the caller's area."""
+def musrenbang_district(actor, operation, district, year):
+    """The district, if the caller may do `operation` on its Musrenbang input of `year`: 403
+    for a role that may not, 404 for a district outside the caller's area, 400 for a year
+    out of bounds."""
     policy.require_role(actor, operation)
+    first, last = MUSRENBANG_YEARS
+    if not first <= year <= last:
+        raise ValidationFailed(text("Tahun tidak sah.", "Invalid year."), {"year": [text(
+            f"{first} sampai {last}.", f"{first} to {last}.")]})
     if not policy.sees_place(actor, None, district, district[:5]):
         raise NotFound(text("Kecamatan tidak ditemukan.", "No such district."),
                        {"district": [text("Di luar wilayah Anda.", "Outside your area.")]})
@@ -214,7 +220,7 @@ class RequestsService:
     def musrenbang(self, actor, district, year, lang="id"):
         """What the villages of a district raised in a year, ranked, each item with the
         coordinator's proposal (usulan) if any."""
-        musrenbang_district(actor, "musrenbang.read", district)
+        musrenbang_district(actor, "musrenbang.read", district, year)
         start, end = timezones.day_bounds(date(year, 1, 1), date(year, 12, 31), district)
         now = utcnow()
         with self.db.read() as session:
@@ -229,10 +235,18 @@ class RequestsService:
         return {"district": district, "year": year, "items": items}
 
     @rpc(expected_exceptions=DOMAIN_ERRORS)
-    def propose(self, actor, district, year, category, note):
+    def propose(self, actor, district, year, category, body):
         """The coordinator puts an item of its district forward to the year's Musrenbang,
-        with a note (again: the note changes); returns the proposal."""
-        musrenbang_district(actor, "musrenbang.propose", district)
+        with a note (shared.commands.ProposalInput; again: the note changes); returns the
+        proposal. Two at once: the second's note is the one kept."""
+        musrenbang_district(actor, "musrenbang.propose", district, year)
+        note = load(ProposalInput, body)["note"]
+        try:
+            return self._propose(actor, district, year, category, note)
+        except IntegrityError:  # another proposal of the item was written meanwhile
+            return self._propose(actor, district, year, category, note)
+
+    def _propose(self, actor, district, year, category, note):
         start, end = timezones.day_bounds(date(year, 1, 1), date(year, 12, 31), district)
         with self.db.transaction() as unit:
             session = unit.session
@@ -253,7 +267,7 @@ class RequestsService:
     @rpc(expected_exceptions=DOMAIN_ERRORS)
     def withdraw_proposal(self, actor, district, year, category):
         """The coordinator takes an item back from the year's Musrenbang; whether it was."""
-        musrenbang_district(actor, "musrenbang.withdraw", district)
+        musrenbang_district(actor, "musrenbang.withdraw", district, year)
         with self.db.transaction() as unit:
             proposal = unit.session.get(MusrenbangProposal, (district, year, category))
             if proposal is not None:

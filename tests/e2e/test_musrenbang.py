@@ -3,20 +3,23 @@ checked against a history whose right answers the test works out from the cases 
 the coordinator's proposals; the CSV; the printable PDF, rendered (pdftoppm) and read back
 (pdftotext).
 
-One system (SQLite). Punten reports two clean-water cases and a health case, Gunungsari a
-clean-water case and a road case; the first clean-water case of Punten is resolved and Punten
-reports a third (recurring); the road case is resolved and Gunungsari reopens it (recurring).
-A confidential complaint of Punten and a case of Sisir (another district) are never part of it.
+One system on each database. Punten reports two clean-water cases and a health case,
+Gunungsari a clean-water case and a road case; the first clean-water case of Punten is
+resolved and Punten reports a third (recurring); the road case is resolved and Gunungsari
+reopens it (recurring). A confidential complaint of Punten, a case of Punten the coordinator
+cancelled (sent by mistake) and a case of Sisir (another district) are never part of it.
 """
 import csv
 import io
 import shutil
 import subprocess
 from collections import Counter, defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 
 import pytest
 
+from shared.timezones import today
 from tests.e2e.helpers import (
     BUMIAJI, PUNTEN, case_when, clean_water_report, csrf_of, every, report, resolve, signed_in,
 )
@@ -24,12 +27,11 @@ from tests.e2e.helpers import (
 pytestmark = pytest.mark.e2e
 
 GUNUNGSARI, SISIR = "35.79.02.2002", "35.79.01.1004"
-YEAR = datetime.now(timezone.utc).year
+YEAR = today(datetime.now(timezone.utc), BUMIAJI).year  # the year where Bumiaji is
 
 
 @pytest.fixture(scope="module")
-def world(sqlite_system):
-    system = sqlite_system
+def world(system):
     admin = system.admin()
     punten, gunungsari = system.village(PUNTEN), system.village(GUNUNGSARI)
 
@@ -52,13 +54,17 @@ def world(sqlite_system):
     sent(punten, {"category": "adminduk", "title": "Pungutan liar oknum", "severity": "medium",
                   "description": "Rahasia.", "confidential": True})
     sent(system.village(SISIR), clean_water_report(title="Air mati di Sisir"))
+    mistake = sent(punten, {"category": "sosial", "title": "Salah kirim", "severity": "low",
+                            "description": "Terkirim dua kali.", "affected_people": 1000})
+    assert system.coordinator(BUMIAJI).post(f"/cases/{mistake['id']}/cancel", {
+        "reason": "Salah kirim"}).status_code == 200
     cases = [c for c in every(admin, "/cases", district=BUMIAJI)]
     return system, cases, {again["tracking_number"], road["tracking_number"]}
 
 
 def expected(cases, recurring):
     """The items, ranked, as the rules say, from the cases as an administrator reads them."""
-    public = [c for c in cases if not c["confidential"]]
+    public = [c for c in cases if not c["confidential"] and c["status"] != "cancelled"]
     by_category = defaultdict(list)
     for case in public:
         by_category[case["category"]].append(case)
@@ -87,6 +93,7 @@ def test_the_issues_of_the_year_are_grouped_ranked_and_listed_per_village(world)
     assert [(i["rank"], i["category"]) for i in found["items"]] == [
         (1, "air-bersih"), (2, "jalan-jembatan"), (3, "kesehatan")]
     assert "Pungutan" not in answer.text and "Sisir" not in answer.text
+    assert "sosial" not in {item["category"] for item in found["items"]}  # cancelled
     assert system.client("regency", "35.79").get(
         f"/musrenbang/{BUMIAJI}/{YEAR}").json()["items"] == found["items"]
 
@@ -117,7 +124,7 @@ def test_a_proposal_is_kept_exported_printed_and_withdrawn_and_each_change_audit
     system, cases, _ = world
     coordinator = system.coordinator(BUMIAJI)
     path = f"/musrenbang/{BUMIAJI}/{YEAR}"
-    note = "Perluasan jaringan pipa PDAM ke Dusun Krajan dan Jeding"
+    note = "Perluasan jaringan pipa PDAM – “darurat” ke Dusun Krajan dan Jeding"
     proposed = coordinator.request("PUT", f"{path}/proposals/air-bersih", {"note": note})
     assert proposed.status_code == 200, proposed.text
     water = coordinator.get(path).json()["items"][0]
@@ -140,11 +147,11 @@ def test_a_proposal_is_kept_exported_printed_and_withdrawn_and_each_change_audit
     read = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], check=True, timeout=60,
                           capture_output=True, text=True).stdout
     assert f"Musrenbang Kecamatan Bumiaji, tahun {YEAR}" in read
-    for words in ("Air Bersih", "Jalan dan Jembatan", "Kesehatan", "Perluasan jaringan pipa",
-                  "Punten", "Gunungsari"):
+    for words in ("Air Bersih", "Jalan dan Jembatan", "Kesehatan", note, "Punten",
+                  "Gunungsari"):
         assert words in read, words
     for case in cases:
-        if not case["confidential"]:
+        if not case["confidential"] and case["status"] != "cancelled":
             assert case["tracking_number"] in read
     assert "Pungutan" not in read
 
@@ -156,11 +163,34 @@ def test_a_proposal_is_kept_exported_printed_and_withdrawn_and_each_change_audit
     assert actions == ["musrenbang.withdrawn", "musrenbang.proposed"]  # newest first
 
 
-def test_the_coordinator_proposes_from_the_page(world):
+def test_two_proposals_at_once_both_answer_and_one_note_is_kept(world):
+    system, _, _ = world
+    path = f"/musrenbang/{BUMIAJI}/{YEAR}/proposals/jalan-jembatan"
+    notes = [f"Jembatan permanen, usulan {n}" for n in range(6)]
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        answers = list(pool.map(lambda note: system.coordinator(BUMIAJI).request(
+            "PUT", path, {"note": note}), notes))
+    assert [a.status_code for a in answers] == [200] * 6, [a.text for a in answers]
+    kept = system.coordinator(BUMIAJI).get(f"/musrenbang/{BUMIAJI}/{YEAR}").json()
+    assert next(i for i in kept["items"] if i["category"] == "jalan-jembatan")[
+        "proposal"]["note"] in notes
+    assert system.coordinator(BUMIAJI).delete(path).status_code == 204
+
+
+def test_the_coordinator_proposes_and_prints_from_the_page(world):
     system, _, _ = world
     web = signed_in(system, "kec.bumiaji")
     page = web.get(f"{system.root}/musrenbang")
     assert page.status_code == 200 and "Air Bersih" in page.text and "Pungutan" not in page.text
+    for kind, content_type in (("pdf", "application/pdf"), ("csv", "text/csv")):
+        link = f"/musrenbang/{BUMIAJI}/{YEAR}.{kind}"
+        assert f'href="{link}"' in page.text
+        got = web.get(system.root + link)
+        assert got.status_code == 200 and got.headers["Content-Type"].startswith(content_type)
+    for year in ("abcd", "²²²²", "20255", "1999"):
+        assert web.get(f"{system.root}/musrenbang", params={"year": year}).status_code == 400
+    assert web.get(f"{system.root}/musrenbang", params={
+        "district": "35.79.02\x00"}).status_code == 400
     sent = web.post(f"{system.root}/musrenbang/{BUMIAJI}/{YEAR}/kesehatan/propose",
                     data={"csrf_token": csrf_of(page.text), "note": "Fogging dan posyandu"})
     assert sent.status_code == 200 and "Fogging dan posyandu" in sent.text, sent.text[:500]

@@ -68,7 +68,7 @@ def values(system, case):
 
 
 def address(url, values):
-    url = re.sub(r"<any\(([a-z_]+)[^)]*\):action>", r"\1", url)  # the first action named
+    url = re.sub(r"<any\(([a-z_]+)[^)]*\):\w+>", r"\1", url)  # the first choice named
     return re.sub(r"<(?:\w+:)?(\w+)>", lambda match: values[match.group(1)], url)
 
 
@@ -76,8 +76,8 @@ def admitted(page, role):
     if page.public:
         return True
     if page.operation is not None:
-        operation = page.operation.replace("{action}", re.search(
-            r"<any\(([a-z_]+)", page.url).group(1)) if "{" in page.operation else page.operation
+        operation = re.sub(r"\{\w+\}", re.search(r"<any\(([a-z_]+)", page.url).group(1),
+                           page.operation) if "{" in page.operation else page.operation
         return policy.role_may(role, operation)
     return role in page.roles
 

@@ -50,7 +50,7 @@ def test_issues_are_grouped_by_category_and_ranked():
     assert (health["cases"], health["affected_people"]) == (2, 110)
 
 
-def test_a_tie_of_reports_and_people_goes_to_the_longer_unresolved_then_the_name():
+def test_a_tie_of_reports_and_people_goes_to_the_longer_unresolved_then_the_code():
     rows = [case(1, PUNTEN, "kesehatan", 10, 2), case(2, PUNTEN, "air-bersih", 10, 9),
             case(3, GUNUNGSARI, "jalan-jembatan", 10, 9)]
     assert [i["category"] for i in musrenbang.items(rows, NOW, name)] == [
