@@ -66,7 +66,7 @@ def write(pdf, height, words):
     pdf.multi_cell(0, height, words, new_x="LMARGIN", new_y="NEXT")
 
 
-def musrenbang_pdf(found, lang):
+def printable(found, lang):
     """The printable page for the Musrenbang kecamatan (A4)."""
     def say(key, **values):
         return latin(localize(WORDS[key], lang).format(**values))
@@ -156,7 +156,7 @@ class MusrenbangEndpoints:
         name = f"musrenbang-{district}-{year}.{kind}"
         if kind == "csv":
             return csv_response(name, CSV_COLUMNS, csv_rows(found))
-        return Response(musrenbang_pdf(found, lang), content_type="application/pdf",
+        return Response(printable(found, lang), content_type="application/pdf",
                         headers={"Content-Disposition": f'inline; filename="{name}"'})
 
     @api("PUT", "/musrenbang/<district>/<int:year>/proposals/<category>", "musrenbang.propose",
