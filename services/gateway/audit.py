@@ -15,7 +15,6 @@ ACTIONS = (
     "actor.created", "actor.disabled", "actor.enabled", "actor.password_set",
     "actor.channels_set",
     "token.issued", "token.revoked",
-    "musrenbang.proposed", "musrenbang.withdrawn",
 )
 
 

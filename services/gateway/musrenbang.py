@@ -1,13 +1,13 @@
 """The Musrenbang input of a district (the requests service's musrenbang.py: what its villages
 raised in a year, grouped by kind of problem and ranked): as JSON, as CSV and as a printable
 PDF for the Musrenbang kecamatan, the coordinator's proposals (usulan) with a note, and the
-page `/musrenbang`. Each proposal and its withdrawal is in the audit log.
+page `/musrenbang`. The requests service records each proposal and withdrawal
+(`musrenbang_changes`).
 """
 from fpdf import FPDF
 from werkzeug.wrappers import Response
 
-from services.gateway import audit, schemas
-from services.gateway.account_endpoints import by
+from services.gateway import schemas
 from services.gateway.http import api, csv_response, filled, language, read_json
 from services.gateway.pages import query_of
 from services.gateway.web import field_errors, page, redirect, render
@@ -174,20 +174,10 @@ class MusrenbangEndpoints:
         return 204, None
 
     def put_forward(self, request, actor, district, year, category, body):
-        proposal = self.requests.propose(actor, district, year, category, body)
-        self.audit(request, actor, "musrenbang.proposed", district, year, category,
-                   proposal["note"])
-        return proposal
+        return self.requests.propose(actor, district, year, category, body)
 
     def take_back(self, request, actor, district, year, category):
-        if self.requests.withdraw_proposal(actor, district, year, category):
-            self.audit(request, actor, "musrenbang.withdrawn", district, year, category)
-
-    def audit(self, request, actor, action, district, year, category, note=None):
-        with self.store.transaction() as unit:
-            audit.record(unit.session, utcnow(), action, by=by(actor, request),
-                         target=f"musrenbang {district} {year} {category}",
-                         detail={"note": note} if note else None)
+        self.requests.withdraw_proposal(actor, district, year, category)
 
     # -- the page ------------------------------------------------------------------------------
 

@@ -156,6 +156,23 @@ class MusrenbangProposal(Base):
     proposed_at = mapped_column(UTCDateTime, nullable=False)
 
 
+class MusrenbangChange(Base):
+    """Each proposal of an issue to a year's Musrenbang, and each withdrawal: who, when, with
+    which note; written in the transaction that changes musrenbang_proposals."""
+
+    __tablename__ = "musrenbang_changes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    district_code: Mapped[str] = mapped_column(String(8), index=True)
+    year: Mapped[int] = mapped_column(Integer)
+    category: Mapped[str] = mapped_column(String(40))
+    action: Mapped[str] = mapped_column(String(10))  # proposed, withdrawn
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    actor_id: Mapped[str] = mapped_column(String(36))
+    actor_name: Mapped[str] = mapped_column(String(200))
+    at = mapped_column(UTCDateTime, nullable=False)
+
+
 class Photo(Base):
     """A photo of the case (its bytes are in the gateway's storage, under the same id)."""
 

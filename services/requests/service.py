@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from services.requests import (
     commands, domain, handlers, musrenbang, queries, transparency, views,
 )
-from services.requests.models import Base, MusrenbangProposal
+from services.requests.models import Base, MusrenbangChange, MusrenbangProposal
 from shared import config, paging, policy, timezones
 from shared.db import Database
 from shared.commands import LONGEST_RECORD_DAYS, MUSRENBANG_YEARS, ProposalInput, load
@@ -48,6 +48,13 @@ def musrenbang_district(actor, operation, district, year):
         raise NotFound(text("Kecamatan tidak ditemukan.", "No such district."),
                        {"district": [text("Di luar wilayah Anda.", "Outside your area.")]})
     return district
+
+
+def musrenbang_change(actor, proposal, action, note=None):
+    """The record of a proposal made or withdrawn (models.MusrenbangChange)."""
+    return MusrenbangChange(district_code=proposal.district_code, year=proposal.year,
+                            category=proposal.category, action=action, note=note,
+                            actor_id=actor["id"], actor_name=actor["name"], at=utcnow())
 
 
 def proposal_view(proposal):
@@ -261,6 +268,7 @@ class RequestsService:
             proposal.note, proposal.proposed_at = note, utcnow()
             proposal.proposed_by_id, proposal.proposed_by_name = actor["id"], actor["name"]
             session.add(proposal)
+            session.add(musrenbang_change(actor, proposal, "proposed", note))
             session.flush()
             return proposal_view(proposal)
 
@@ -272,6 +280,7 @@ class RequestsService:
             proposal = unit.session.get(MusrenbangProposal, (district, year, category))
             if proposal is not None:
                 unit.session.delete(proposal)
+                unit.session.add(musrenbang_change(actor, proposal, "withdrawn"))
             return proposal is not None
 
     @rpc(expected_exceptions=DOMAIN_ERRORS)
