@@ -20,3 +20,11 @@ def regency_office(regency_name, lang="id"):
     if kind in ("kabupaten", "kab.", "kab"):
         return f"Kantor Bupati {place}" if lang == "id" else f"Regent's Office of {place}"
     return f"Kantor Kepala Daerah {regency_name}" if lang == "id" else f"Office of {regency_name}"
+
+
+AREA_LEVELS = {len("35.79"): "regency", len("35.79.02"): "district"}
+
+
+def area_level(code):
+    """'regency' (35.79) or 'district' (35.79.02) by the form of a code; None for any other."""
+    return AREA_LEVELS.get(len(code))

@@ -38,5 +38,10 @@ def day_bounds(first, last, code):
             datetime.combine(last + timedelta(days=1), datetime.min.time(), zone))
 
 
+def year_bounds(year, code):
+    """(start, end) of a calendar year where the area is."""
+    return day_bounds(date(year, 1, 1), date(year, 12, 31), code)
+
+
 def as_date(value):
     return value if isinstance(value, date) else date.fromisoformat(value)

@@ -383,6 +383,21 @@ def error_answer(request, exc, lang):
     return error_response(exc, lang)
 
 
+def refuse_nul(path_values):
+    """404 for a path value with a NUL character: no resource is named so."""
+    if any("\x00" in str(value) for value in path_values.values()):
+        raise NotFound(text("Tidak ditemukan.", "Not found."))
+
+
+def known_place(villages, code, role, refusal):
+    """The villages service's place of a code (`role`: of which level), or `refusal` (a
+    NotFound naming the field) when the registry has none."""
+    try:
+        return villages.place(code, role)
+    except NotFound:
+        raise refusal from None
+
+
 def no_such_endpoint(request):
     return NotFound(text("Alamat tidak dikenal.", "No such endpoint."), {"path": [request.path]})
 
@@ -462,8 +477,7 @@ class ApiEndpoint(HttpRequestHandler):
             if principal is not None and not policy.role_may(principal.role, self.operation):
                 raise policy.forbidden()
             args, kwargs = self.get_entrypoint_parameters(request)
-            if any("\x00" in str(value) for value in kwargs.values()):  # no resource is named so
-                raise NotFound(text("Tidak ditemukan.", "Not found."))
+            refuse_nul(kwargs)
             kwargs["actor"] = principal and principal.as_dict()
             request.token_id = principal and principal.token_id
             result = self.run_worker(args, kwargs)

@@ -8,7 +8,7 @@ from fpdf import FPDF
 from werkzeug.wrappers import Response
 
 from services.gateway import schemas
-from services.gateway.http import api, csv_response, filled, language, read_json
+from services.gateway.http import api, csv_response, filled, known_place, language, read_json
 from services.gateway.pages import query_of
 from services.gateway.web import field_errors, page, redirect, render
 from shared import commands, policy
@@ -124,12 +124,9 @@ class MusrenbangEndpoints:
 
     def musrenbang_of(self, actor, district, year, lang):
         found = self.requests.musrenbang(actor, district, year, lang=lang)  # 403/404/400 first
-        try:
-            place = self.villages.place(district, policy.COORDINATOR)
-        except NotFound:
-            raise NotFound(text("Kecamatan tidak ditemukan.", "No such district."),
-                           {"district": [text("Kode kecamatan tidak dikenal.",
-                                              "Unknown district code.")]}) from None
+        place = known_place(self.villages, district, policy.COORDINATOR, NotFound(
+            text("Kecamatan tidak ditemukan.", "No such district."),
+            {"district": [text("Kode kecamatan tidak dikenal.", "Unknown district code.")]}))
         return {**found, "district": {"code": district, "name": place["name"],
                                       "regency": place["regency"]}}
 

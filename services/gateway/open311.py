@@ -25,7 +25,8 @@ from werkzeug.wrappers import Response
 
 from services.gateway import http, webtext
 from services.gateway.http import (
-    ANY_ORIGIN, ApiEndpoint, filled, language, load_body, load_query, refusal_of, too_large,
+    ANY_ORIGIN, ApiEndpoint, filled, known_place, language, load_body, load_query, refusal_of,
+    refuse_nul, too_large,
 )
 from shared import config, policy
 from shared.categories import BY_CODE, CATEGORIES, CODES
@@ -69,8 +70,7 @@ class Open311Endpoint(ApiEndpoint):
             if form not in FORMATS:
                 raise NotFound(text("Format tidak dikenal.", "Unknown format."),
                                {"format": [text("json atau xml.", "json or xml.")]})
-            if any("\x00" in value for value in request.path_values.values()):
-                raise NotFound(text("Tidak ditemukan.", "Not found."))
+            refuse_nul(request.path_values)
             self.throttle_address(request)
             args, kwargs = self.get_entrypoint_parameters(request)
             kwargs["lang"] = lang
@@ -472,12 +472,10 @@ class Open311Endpoints:
                                        {name: [text("Karakter NUL.", "A NUL character.")]})
         query = load_query(given, schema)
         if query.get("jurisdiction_id") is not None:
-            try:
-                self.villages.place(query["jurisdiction_id"], policy.REGENCY)
-            except NotFound:
-                raise NotFound(text("Yurisdiksi tidak dikenal.", "Unknown jurisdiction."),
-                               {"jurisdiction_id": [text("Bukan kode kabupaten/kota.",
-                                                         "Not a regency's code.")]}) from None
+            known_place(self.villages, query["jurisdiction_id"], policy.REGENCY, NotFound(
+                text("Yurisdiksi tidak dikenal.", "Unknown jurisdiction."),
+                {"jurisdiction_id": [text("Bukan kode kabupaten/kota.",
+                                          "Not a regency's code.")]}))
         return query
 
     @open311("GET", "/services.<format>", "open311.services", "Open311: the services",

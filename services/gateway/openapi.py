@@ -102,7 +102,8 @@ def _errors(method, doc, path):
     statuses = {429, 503}
     if doc["body"] is not None:
         statuses |= {400, 413}
-    if doc["query"] is not None or path.endswith("/reports") or "{year}" in path:
+    if (doc["query"] is not None or path.endswith("/reports")
+            or any(f"{{{name}}}" in path for name in PATH_NUMBERS)):  # a number out of bounds
         statuses.add(400)
     if not public:
         statuses |= {401, 403}

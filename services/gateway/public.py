@@ -7,12 +7,15 @@ confidential one (the requests service's domain.is_public); no person's name, an
 only where it is, what kind and how far it got, never its title or description.
 """
 from services.gateway import schemas
-from services.gateway.http import ANY_ORIGIN, api, csv_response, language, read_query
+from services.gateway.http import (
+    ANY_ORIGIN, api, csv_response, known_place, language, read_query,
+)
 from services.gateway.web import page, render, shown_time
 from shared import policy
 from shared.categories import category_name
 from shared.errors import NotFound
 from shared.i18n import localize, text
+from shared.regions import area_level
 
 LICENCE = {
     "name": "Open Database License (ODbL) 1.0",
@@ -81,16 +84,13 @@ class PublicEndpoints:
 
     def public_area(self, code):
         """{code, name, level} of a regency or district of the registry, else 404."""
-        level = {len("35.79"): "regency", len("35.79.02"): "district"}.get(len(code))
-        try:
-            if level is None:
-                raise NotFound()
-            place = self.villages.place(code, policy.REGENCY if level == "regency"
-                                        else policy.COORDINATOR)
-        except NotFound:
-            raise NotFound(text("Wilayah tidak ditemukan.", "No such area."), {"area": [text(
-                "Kode kabupaten/kota atau kecamatan.", "A regency's or a district's code.")]}
-            ) from None
+        level = area_level(code)
+        no_such_area = NotFound(text("Wilayah tidak ditemukan.", "No such area."), {"area": [
+            text("Kode kabupaten/kota atau kecamatan.", "A regency's or a district's code.")]})
+        if level is None:
+            raise no_such_area
+        place = known_place(self.villages, code, policy.REGENCY if level == "regency"
+                            else policy.COORDINATOR, no_such_area)
         name = place["regency"]["name"] if level == "regency" else place["name"]  # "Kota Batu"
         return {"code": place["code"], "name": name, "level": level, "regency": place["regency"]}
 

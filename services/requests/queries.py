@@ -16,6 +16,7 @@ from services.requests.models import (
     AgencyCase, Case, CaseCount, MusrenbangProposal, Task, TimelineEntry,
 )
 from shared import policy
+from shared.regions import area_level
 
 
 def case_by_id(session, case_id):
@@ -96,8 +97,7 @@ PUBLIC_OPEN = Case.status.not_in(domain.CLOSED_TO_THE_PUBLIC)  # domain.is_open_
 
 def in_area(code):
     """The cases of a regency (35.79) or a district (35.79.02)."""
-    return (Case.regency_code if len(code) == CODE_LENGTHS["regency"]
-            else Case.district_code) == code
+    return (Case.regency_code if area_level(code) == "regency" else Case.district_code) == code
 
 
 def public_cases(session, filters):
@@ -172,11 +172,24 @@ def public_record_rows(session, area, since):
 
 # -- the Musrenbang input -------------------------------------------------------------------------
 
+def musrenbang_cases(district, start, end):
+    """The cases of a district's Musrenbang input: public, reported from `start` to `end`,
+    not cancelled (a mistake, or merged into another case)."""
+    return (PUBLIC, Case.district_code == district, Case.created_at >= start,
+            Case.created_at < end, Case.status != domain.CANCELLED)
+
+
+def musrenbang_raised(session, district, start, end, category):
+    """Whether the district's Musrenbang input has an item of `category`."""
+    return session.scalar(select(exists().where(
+        *musrenbang_cases(district, start, end), Case.category == category)))
+
+
 def musrenbang_rows(session, district, start, end):
-    """The public cases of a district reported from `start` to `end`, but those cancelled (a
-    mistake, or merged into another case), as musrenbang.py reads them: recurring when
-    reopened, or when the work on an earlier public case of the same village and category was
-    done (its timeline says so, whatever became of it since) before it was reported."""
+    """The district's Musrenbang cases (musrenbang_cases), as musrenbang.py reads them:
+    recurring when reopened, or when the work on an earlier public case of the same village
+    and category was done (its timeline says so, whatever became of it since) before it was
+    reported."""
     earlier, done = aliased(Case), aliased(TimelineEntry)
     resolved_before = exists().where(
         earlier.village_code == Case.village_code, earlier.category == Case.category,
@@ -188,8 +201,7 @@ def musrenbang_rows(session, district, start, end):
         select(Case.tracking_number, Case.village_code, Case.village_name, Case.category,
                Case.title, Case.status, Case.affected_people, Case.created_at, Case.resolved_at,
                or_(resolved_before, reopened))
-        .where(PUBLIC, Case.district_code == district, Case.created_at >= start,
-               Case.created_at < end, Case.status != domain.CANCELLED))]
+        .where(*musrenbang_cases(district, start, end)))]
 
 
 def musrenbang_proposals(session, district, year):

@@ -13,7 +13,7 @@ Only the nameko entrypoints live here, each a few lines over the pieces that hol
 """
 import logging
 import time
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from functools import partial
 
 from nameko.timer import timer
@@ -30,6 +30,7 @@ from shared.categories import category_name
 from shared.errors import DOMAIN_ERRORS, NotFound, ValidationFailed
 from shared.events import iso, utcnow
 from shared.i18n import text
+from shared.regions import area_level
 from shared.messaging import consume_events, rpc
 
 log = logging.getLogger(__name__)
@@ -170,7 +171,7 @@ class RequestsService:
                                               transparency.month_start(wanted[0], area))
             return {"months": wanted, **transparency.record(rows, area, wanted),
                     "districts": queries.public_areas(session, regency=area)
-                    if len(area) == len("35.79") else []}
+                    if area_level(area) == "regency" else []}
 
         return RECENT.get(("record", area, tuple(wanted)), lambda: self._read(count))
 
@@ -228,7 +229,7 @@ class RequestsService:
         """What the villages of a district raised in a year, ranked, each item with the
         coordinator's proposal (usulan) if any."""
         musrenbang_district(actor, "musrenbang.read", district, year)
-        start, end = timezones.day_bounds(date(year, 1, 1), date(year, 12, 31), district)
+        start, end = timezones.year_bounds(year, district)
         now = utcnow()
         with self.db.read() as session:
             rows = queries.musrenbang_rows(session, district, start, end)
@@ -254,11 +255,10 @@ class RequestsService:
             return self._propose(actor, district, year, category, note)
 
     def _propose(self, actor, district, year, category, note):
-        start, end = timezones.day_bounds(date(year, 1, 1), date(year, 12, 31), district)
+        start, end = timezones.year_bounds(year, district)
         with self.db.transaction() as unit:
             session = unit.session
-            if category not in {row.category for row in
-                                queries.musrenbang_rows(session, district, start, end)}:
+            if not queries.musrenbang_raised(session, district, start, end, category):
                 raise NotFound(text("Tidak ada masalah ini tahun itu.",
                                     "No such issue that year."), {"category": [text(
                                         "Tidak ada kasus kategori ini di kecamatan tahun itu.",
